@@ -1,0 +1,36 @@
+# Two commands on a fresh machine:  `make book`  then  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# CPU build of PyTorch installed before requirements.txt (which accepts any
+# torch >= 2.2); `make book TORCH=torch` takes whatever pip picks instead.
+TORCH  ?= torch==2.13.0
+
+.PHONY: book test student execute clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -r requirements.txt -e .
+	touch $@
+
+## Set up (.venv) and build the book, executing every notebook.
+book: $(VENV)/.installed
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+## Run every test: dlmath unit tests, every notebook under nbval, structure, book build.
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+## Student versions of every notebook (solutions stripped) into student/.
+student: $(VENV)/.installed
+	$(BIN)/python -m dlmath.student chapters student
+
+## Re-execute every notebook in place (after editing), storing fresh outputs.
+execute: $(VENV)/.installed
+	$(BIN)/python tools/execute_notebooks.py chapters
+
+clean:
+	rm -rf _build student

@@ -1,0 +1,20 @@
+"""dlmath: the hand-derived mathematics of deep learning, in numpy.
+
+Every function here is derived in a chapter of the book and checked there
+against PyTorch. The package is small on purpose: one module per idea.
+
+- ``dlmath.seed`` / ``dlmath.rng``: reproducible randomness.
+- ``dlmath.device``: where the PyTorch reference checks run (GPU if present).
+- ``dlmath.check``: ``assert_close`` and ``numerical_grad``.
+- ``dlmath.data``: real and synthetic data sets that need no download.
+- ``dlmath.viz`` / ``dlmath.widgets``: one look for every figure and widget.
+- ``dlmath.functional`` / ``dlmath.linalg``: the math of the chapters.
+"""
+from __future__ import annotations
+
+from ._random import rng, seed
+from ._device import device
+from . import check, data, functional, linalg
+
+__all__ = ["seed", "rng", "device", "check", "data", "functional", "linalg"]
+__version__ = "0.1.0"

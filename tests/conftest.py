@@ -1,0 +1,27 @@
+"""Shared fixtures: torch references run on dlmath.device() in float64."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import dlmath
+
+
+@pytest.fixture(scope="session")
+def dev():
+    return dlmath.device()
+
+
+@pytest.fixture
+def t(dev):
+    """Convert numpy -> float64 torch tensor on the reference device."""
+    def _t(x, requires_grad=False):
+        return torch.tensor(np.asarray(x, dtype=np.float64), device=dev,
+                            requires_grad=requires_grad)
+    return _t
+
+
+@pytest.fixture
+def g():
+    return np.random.default_rng(1234)
