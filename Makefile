@@ -5,6 +5,12 @@ BIN    := $(VENV)/bin
 # CPU build of PyTorch installed before requirements.txt (which accepts any
 # torch >= 2.2); `make book TORCH=torch` takes whatever pip picks instead.
 TORCH  ?= torch==2.13.0
+# One BLAS/OpenMP thread per process: tests run notebooks in parallel on few
+# cores, where spinning thread pools oversubscribe the CPU (a 5 s notebook was
+# seen taking 300 s), and single-threaded sums are the most reproducible.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
 
 .PHONY: book test student execute clean
 

@@ -59,7 +59,7 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
     the shapes, the max abs and max rel errors and the worst element. On
     success one line is printed (unless ``verbose=False``):
     ``✓ {name} matches {against} (max abs err ..., max rel err ...)``, where
-    the relative error is ``max|a - e| / max|e|``.
+    the relative error is ``max|a - e| / max|e|`` (omitted when expected is all zeros).
     """
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or rtol < 0:
         raise ValueError(f"assert_close: rtol must be a number >= 0, got {rtol!r}")
@@ -78,9 +78,11 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
                              f"({nan_a.sum()} vs {nan_e.sum()} NaNs, shape {a.shape})")
     ok = ~nan_e
     a, e = a[ok], e[ok]
-    same_inf = np.isinf(e) & (a == e)
-    diff = np.where(same_inf, 0.0, np.abs(a - e))
-    bound = atol + rtol * np.abs(e)
+    equal = a == e  # exact equality passes always, infinities of the same sign included
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(equal, 0.0, np.abs(a - e))
+        bound = np.where(equal, np.inf, atol + rtol * np.abs(e))
+    bound = np.where(~equal & ~(np.isfinite(a) & np.isfinite(e)), -1.0, bound)  # inf vs other
     max_abs = float(diff.max()) if diff.size else 0.0
     scale = float(np.abs(e[np.isfinite(e)]).max()) if np.isfinite(e).any() else 0.0
     max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else np.inf)
@@ -95,7 +97,8 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
             f"max abs err {max_abs:.3g}, max rel err {max_rel:.3g}; "
             f"worst at index {idx}: {a[flat]:.6g} vs {e[flat]:.6g}")
     if verbose:
-        print(f"✓ {name} matches {against} (max abs err {max_abs:.1e}, max rel err {max_rel:.1e})")
+        rel = f", max rel err {max_rel:.1e}" if scale > 0 else ""  # no scale when expected is 0
+        print(f"✓ {name} matches {against} (max abs err {max_abs:.1e}{rel})")
 
 
 def numerical_grad(f: Callable[[np.ndarray], Any], x: Any, eps: float = 1e-6) -> np.ndarray:

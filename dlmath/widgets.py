@@ -31,22 +31,34 @@ def interactive_plot(draw: Callable[..., None], controls: dict, columns: int = 2
 
     ``controls`` maps keyword names of ``draw`` to widgets. Returns a VBox of
     the controls (in ``columns`` columns) above the plot; display it as the
-    last line of a cell.
+    last line of a cell. The plot is an ``ipywidgets.Image`` holding a PNG, so
+    the saved notebook (and the book) keep the first drawing in the widget's
+    state, and the cell itself prints nothing but the widget.
     """
+    import io
+
     import ipywidgets as w
 
     if not callable(draw):
         raise TypeError(f"interactive_plot: draw must be callable, got {type(draw).__name__}")
+    if not isinstance(controls, dict) or not controls:
+        raise TypeError("interactive_plot: controls must be a non-empty dict {name: widget}")
+    image = w.Image(format="png")
 
-    def _redraw(**values):
+    def _redraw(_change=None):
         fig, ax = plt.subplots(figsize=figsize)
-        draw(ax, **values)
-        plt.show()
+        draw(ax, **{name: c.value for name, c in controls.items()})
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        image.value = buf.getvalue()
 
-    out = w.interactive_output(_redraw, controls)
+    for c in controls.values():
+        c.observe(_redraw, names="value")
+    _redraw()
     items = list(controls.values())
     rows = [w.HBox(items[i:i + columns]) for i in range(0, len(items), columns)]
-    return w.VBox([*rows, out])
+    return w.VBox([*rows, image])
 
 
 def transform_explorer(A=((1.5, 0.5), (0.5, 1.0))):

@@ -32,8 +32,15 @@ def test_helpers_reject_bad_shapes():
 def test_widgets_build():
     box = widgets.transform_explorer()
     assert len(box.children) == 3  # two rows of sliders and the plot
+    image = box.children[-1]
+    first = image.value
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    box.children[0].children[0].value = -1.0  # moving a slider redraws
+    assert image.value != first
     with pytest.raises(ValueError, match="slider: value must lie in"):
         widgets.slider(5, 0, 1)
     with pytest.raises(TypeError, match="draw must be callable"):
         widgets.interactive_plot(3, {})
+    with pytest.raises(TypeError, match="controls must be a non-empty dict"):
+        widgets.interactive_plot(lambda ax: None, {})
     plt.close("all")

@@ -8,12 +8,18 @@ and GitHub and Colab show them). Run this after editing a notebook.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+
+# Same thread settings as the Makefile, so stored outputs match `make test`.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 def execute(path: Path, timeout: int = 300) -> float:
