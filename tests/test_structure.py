@@ -125,3 +125,14 @@ def test_chapter_has_index_notebooks_and_exercises(chapter):
             assert re.search(r"\bcheck_\w+\(", nxt), \
                 f"{path.name}: the cell after a solution must run its autograded check"
     assert exercises >= 5, f"{chapter.name} has {exercises} exercises, needs >= 5"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_student_version_strips_every_solution(path):
+    from dlmath.student import student_notebook
+
+    nb = _load(path)
+    n_solutions = sum("### BEGIN SOLUTION" in _src(c) for c in _code(nb))
+    text = "\n".join(_src(c) for c in _code(student_notebook(nb)))
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    assert text.count("raise NotImplementedError()") == n_solutions
