@@ -9,12 +9,13 @@ against PyTorch. The package is small on purpose: one module per idea.
 - ``dlmath.data``: real and synthetic data sets that need no download.
 - ``dlmath.viz`` / ``dlmath.widgets``: one look for every figure and widget.
 - ``dlmath.functional`` / ``dlmath.linalg``: the math of the chapters.
+- ``dlmath.autodiff``: a reverse-mode automatic differentiation engine.
 """
 from __future__ import annotations
 
 from ._random import rng, seed
 from ._device import device
-from . import check, data, functional, linalg
+from . import autodiff, check, data, functional, linalg
 
-__all__ = ["seed", "rng", "device", "check", "data", "functional", "linalg"]
+__all__ = ["seed", "rng", "device", "autodiff", "check", "data", "functional", "linalg"]
 __version__ = "0.1.0"
