@@ -10,12 +10,15 @@ against PyTorch. The package is small on purpose: one module per idea.
 - ``dlmath.viz`` / ``dlmath.widgets``: one look for every figure and widget.
 - ``dlmath.functional`` / ``dlmath.linalg``: the math of the chapters.
 - ``dlmath.autodiff``: a reverse-mode automatic differentiation engine.
+- ``dlmath.probability``: log-densities, conjugate Bayesian updates, intervals.
+- ``dlmath.optim``: optimizers and learning-rate schedules with torch.optim's semantics.
 """
 from __future__ import annotations
 
 from ._random import rng, seed
 from ._device import device
-from . import autodiff, check, data, functional, linalg
+from . import autodiff, check, data, functional, linalg, optim, probability
 
-__all__ = ["seed", "rng", "device", "autodiff", "check", "data", "functional", "linalg"]
+__all__ = ["seed", "rng", "device", "autodiff", "check", "data", "functional", "linalg", "optim",
+           "probability"]
 __version__ = "0.1.0"

@@ -39,7 +39,7 @@ def norm(x, p: float = 2, axis: int = -1) -> np.ndarray:
 
 
 def cosine_similarity(u, v, axis: int = -1, eps: float = 1e-8) -> np.ndarray:
-    """``cos θ = u·v / (‖u‖ ‖v‖)``, eq. (1.3); each norm is clamped below at ``eps``.
+    """``cos θ = u·v / (‖u‖ ‖v‖)`` (Chapter 1.1, §4); each norm is clamped below at ``eps``.
 
     u, v broadcast against each other. Same as
     ``torch.nn.functional.cosine_similarity(u, v, dim=axis, eps=eps)``.
@@ -65,11 +65,11 @@ def _check_matmul(A, B, fn):
 
 
 def matmul(A, B, view: str = "dot") -> np.ndarray:
-    """``C = A B`` computed by one of the three views of Section 2 of Chapter 1.
+    """``C = A B`` computed by one of the three views of Chapter 1.2, §2.
 
-    - ``"dot"``: ``C_ij = a_i · b_j`` (row i of A with column j of B), eq. (2.1);
-    - ``"column"``: column j of C is ``A b_j``, a combination of A's columns, eq. (2.2);
-    - ``"outer"``: ``C = Σ_k a_{:,k} b_{k,:}``, a sum of rank-one matrices, eq. (2.3).
+    - ``"dot"``: ``C_ij = a_i · b_j`` (row i of A with column j of B);
+    - ``"column"``: column j of C is ``A b_j``, a combination of A's columns;
+    - ``"outer"``: ``C = Σ_k a_{:,k} b_{k,:}``, a sum of rank-one matrices.
     A: (m, k), B: (k, n). All three give ``A @ B``; they differ in what they explain.
     """
     A, B = _check_matmul(A, B, "matmul")
@@ -101,7 +101,7 @@ def _cutoff(s, shape, rtol):
 
 
 def pinv(A, rtol: float | None = None) -> np.ndarray:
-    """Moore-Penrose pseudo-inverse ``A⁺ = V Σ⁺ Uᵀ``, eq. (3.6).
+    """Moore-Penrose pseudo-inverse ``A⁺ = V Σ⁺ Uᵀ`` (Chapter 1.3, §3).
 
     Singular values below ``rtol * s_max`` count as zero (default
     ``max(m, n) * machine eps``, as in ``torch.linalg.pinv``). A: (m, n) -> (n, m).
@@ -119,7 +119,7 @@ def matrix_rank(A, rtol: float | None = None) -> int:
 
 
 def lstsq(A, b, rtol: float | None = None) -> np.ndarray:
-    """Minimum-norm least-squares solution ``x = A⁺ b`` of ``min ‖A x - b‖²``, eq. (3.7).
+    """Minimum-norm least-squares solution ``x = A⁺ b`` of ``min ‖A x - b‖²`` (Chapter 1.3, §2-3).
 
     A: (m, n), b: (m,) or (m, k); returns (n,) or (n, k). Solving the normal
     equations ``AᵀA x = Aᵀb`` gives the same x when A has full column rank,
@@ -144,7 +144,7 @@ def _check_symmetric(A, fn):
 
 
 def power_iteration(A, num_iters: int = 1000, tol: float = 1e-12, seed: int = 0):
-    """Dominant eigenpair of a symmetric matrix by ``v ← A v / ‖A v‖``, eq. (4.3).
+    """Dominant eigenpair of a symmetric matrix by ``v ← A v / ‖A v‖`` (Chapter 1.4, §2).
 
     The component of v along eigenvector i shrinks like ``|λ_i/λ_1|^t``, so
     convergence is geometric with ratio ``|λ_2/λ_1|``. Stops when the Rayleigh
@@ -176,7 +176,7 @@ def top_eigh(A, k: int, num_iters: int = 5000, tol: float = 1e-14, seed: int = 0
     """The ``k`` eigenpairs of largest |λ| of a symmetric A, by power iteration + deflation.
 
     After finding ``(λ, v)`` we remove it: ``A ← A - λ v vᵀ`` has the same
-    eigenvectors with λ replaced by 0, eq. (4.5). Returns ``(lams (k,), V (n, k))``.
+    eigenvectors with λ replaced by 0 (Chapter 1.4, §2). Returns ``(lams (k,), V (n, k))``.
     """
     A = _check_symmetric(A, "top_eigh").copy()
     k = check_int(k, "top_eigh", "k", minimum=1)
@@ -217,7 +217,7 @@ class PCA(NamedTuple):
 
 
 def pca(X, k: int) -> PCA:
-    """Principal component analysis by the SVD of the centred data, eq. (4.9).
+    """Principal component analysis by the SVD of the centred data (Chapter 1.4, §4).
 
     With ``X_c = X - mean = U Σ Vᵀ``, the principal directions are the rows
     of Vᵀ and the variance along direction i is ``s_i² / (N - 1)``. X: (N, d).

@@ -1,0 +1,342 @@
+"""dlmath.optim against torch.optim in float64: trajectories, schedules, bad input."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dlmath
+from dlmath import optim as O
+from dlmath.check import assert_close
+
+STEPS = 100
+
+
+def close(a, e, rtol=1e-10, atol=1e-10):
+    assert_close(a, e, rtol=rtol, atol=atol, verbose=False)
+
+
+def _problem(seed):
+    """A smooth non-quadratic loss of two parameters (3,) and (2, 3), with numpy gradients."""
+    g = np.random.default_rng(seed)
+    M = g.standard_normal((3, 3))
+    A = M @ M.T + 0.5 * np.eye(3)
+    c = g.standard_normal((2, 3))
+    params = [g.standard_normal(3), g.standard_normal((2, 3))]
+
+    def grads(x, W):   # loss = ½ xᵀAx - Σ cos x + Σ (2 log cosh(W - c) + ½ W²)
+        return [A @ x + np.sin(x), 2 * np.tanh(W - c) + W]
+
+    return params, grads
+
+
+def _parity(name, hyper, seed=0, steps=STEPS, dev=None, none_every=0):
+    """Run dlmath.optim.<name> and torch.optim.<name> side by side; compare every step."""
+    params, grads = _problem(seed)
+    tparams = [torch.tensor(p, device=dev, requires_grad=True) for p in params]
+    opt = getattr(O, name)(params, **hyper)
+    topt = getattr(torch.optim, name)(tparams, **hyper)
+    for k in range(steps):
+        gs = grads(*params)
+        if none_every and k % none_every == 0:
+            gs[1] = None   # like a tensor whose .grad is None: skipped, state not advanced
+        for tp, gk in zip(tparams, gs):
+            tp.grad = None if gk is None else torch.tensor(gk, device=dev)
+        opt.step(gs)
+        topt.step()
+        for p, tp in zip(params, tparams):
+            close(p, tp.detach())
+    return params
+
+
+hp = dict(
+    lr=st.floats(0.0, 0.1),
+    momentum=st.sampled_from([0.0, 0.5, 0.9, 0.99]),
+    weight_decay=st.sampled_from([0.0, 1e-3, 0.1, 0.5]),
+    beta=st.sampled_from([0.0, 0.5, 0.9, 0.99, 0.999]),
+    eps=st.sampled_from([1e-10, 1e-8, 1e-3, 0.1]),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(lr=hp["lr"], momentum=hp["momentum"], dampening=st.sampled_from([0.0, 0.1, 0.5]),
+       weight_decay=hp["weight_decay"], nesterov=st.booleans(), seed=st.integers(0, 100))
+def test_sgd_matches_torch(dev, lr, momentum, dampening, weight_decay, nesterov, seed):
+    if nesterov and (momentum == 0 or dampening != 0):
+        nesterov = False
+    _parity("SGD", dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov), seed, dev=dev)
+
+
+@settings(max_examples=30, deadline=None)
+@given(lr=st.floats(0.0, 1.0), lr_decay=st.sampled_from([0.0, 0.01, 0.5]),
+       weight_decay=hp["weight_decay"], init=st.sampled_from([0.0, 0.1, 2.0]), eps=hp["eps"],
+       seed=st.integers(0, 100))
+def test_adagrad_matches_torch(dev, lr, lr_decay, weight_decay, init, eps, seed):
+    _parity("Adagrad", dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                            initial_accumulator_value=init, eps=eps), seed, dev=dev)
+
+
+@settings(max_examples=30, deadline=None)
+@given(lr=hp["lr"], alpha=st.sampled_from([0.0, 0.5, 0.9, 0.99]), eps=hp["eps"],
+       weight_decay=hp["weight_decay"], momentum=hp["momentum"], centered=st.booleans(),
+       seed=st.integers(0, 100))
+def test_rmsprop_matches_torch(dev, lr, alpha, eps, weight_decay, momentum, centered, seed):
+    if centered:
+        # The centered variance v - m² is exactly 0 when the gradient never changes (lr ~ 0)
+        # or alpha = 0 (one sample): the step then divides by rounding noise, which torch
+        # rounds differently (one fused multiply-add). Keep the variance real.
+        alpha, lr = max(alpha, 0.5), max(lr, 1e-4)
+    _parity("RMSprop", dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                            momentum=momentum, centered=centered), seed, dev=dev)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+@settings(max_examples=30, deadline=None)
+@given(lr=hp["lr"], beta1=hp["beta"], beta2=hp["beta"], eps=hp["eps"],
+       weight_decay=hp["weight_decay"], amsgrad=st.booleans(), seed=st.integers(0, 100))
+def test_adam_and_adamw_match_torch(dev, name, lr, beta1, beta2, eps, weight_decay, amsgrad,
+                                    seed):
+    _parity(name, dict(lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay,
+                       amsgrad=amsgrad), seed, dev=dev)
+
+
+@pytest.mark.parametrize("name, hyper", [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ("Adam", dict(lr=0.05, amsgrad=True)),
+    ("AdamW", dict(lr=0.05))])
+def test_none_gradient_skips_parameter_like_torch(dev, name, hyper):
+    _parity(name, hyper, seed=3, steps=30, dev=dev, none_every=3)
+
+
+def test_defaults_match_torch():
+    import inspect
+    for name in ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]:
+        ours = inspect.signature(getattr(O, name)).parameters
+        theirs = inspect.signature(getattr(torch.optim, name)).parameters
+        for k, p in ours.items():
+            assert k in theirs, f"{name}: torch has no argument {k}"
+            assert p.default == theirs[k].default, f"{name}.{k}: {p.default} vs {theirs[k].default}"
+
+
+def test_sgd_weight_decay_is_decoupled_decay_but_adam_is_not():
+    g = np.random.default_rng(0)
+    x0, grad, lr, wd = g.standard_normal(4), g.standard_normal(4), 0.1, 0.3
+    x = x0.copy()
+    O.SGD([x], lr=lr, weight_decay=wd).step([grad])
+    close(x, (1 - lr * wd) * x0 - lr * grad, rtol=1e-15, atol=1e-15)
+    a, w = x0.copy(), x0.copy()
+    O.Adam([a], lr=lr, weight_decay=wd).step([grad])
+    O.AdamW([w], lr=lr, weight_decay=wd).step([grad])
+    assert np.abs(a - w).max() > 1e-3
+
+
+def test_params_are_updated_in_place():
+    x = np.ones(3)
+    ref = x
+    opt = O.SGD([x], lr=0.5)
+    opt.step([np.ones(3)])
+    assert ref is opt.params[0] and np.all(x == 0.5)
+
+
+# --------------------------------------------------------------------------- schedulers
+def _sched_parity(make, lr=0.3, steps=60, optimizer="SGD"):
+    p = [np.zeros(2)]
+    opt = getattr(O, optimizer)(p, lr=lr)
+    tp = [torch.zeros(2, dtype=torch.float64, requires_grad=True)]
+    topt = getattr(torch.optim, optimizer)(tp, lr=lr)
+    ours, theirs = make(opt, O), make(topt, torch.optim.lr_scheduler)
+    ours = ours if isinstance(ours, list) else [ours]
+    theirs = theirs if isinstance(theirs, list) else [theirs]
+    lrs, tlrs = [opt.lr], [topt.param_groups[0]["lr"]]
+    for _ in range(steps):
+        opt.step([np.ones(2)])
+        tp[0].grad = torch.ones(2, dtype=torch.float64)
+        topt.step()
+        for s in ours:
+            s.step()
+        for s in theirs:
+            s.step()
+        lrs.append(opt.lr)
+        tlrs.append(topt.param_groups[0]["lr"])
+        assert ours[-1].get_last_lr() == [opt.lr]
+        close(ours[-1].get_last_lr(), theirs[-1].get_last_lr(), rtol=1e-12, atol=1e-15)
+    close(np.array(lrs), np.array(tlrs), rtol=1e-12, atol=1e-15)
+    close(p[0], tp[0].detach(), rtol=1e-12, atol=1e-12)
+    return np.array(lrs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(step_size=st.integers(1, 20), gamma=st.floats(0.0, 1.0), lr=st.floats(1e-4, 1.0))
+def test_steplr_matches_torch(step_size, gamma, lr):
+    lrs = _sched_parity(lambda o, m: m.StepLR(o, step_size=step_size, gamma=gamma), lr=lr)
+    t = np.arange(len(lrs))
+    close(lrs, lr * gamma ** (t // step_size), rtol=1e-12, atol=1e-300)
+
+
+@settings(max_examples=30, deadline=None)
+@given(T_max=st.integers(1, 40), eta_min=st.sampled_from([0.0, 1e-3, 0.05]),
+       lr=st.floats(0.06, 1.0))
+def test_cosine_matches_torch(T_max, eta_min, lr):
+    lrs = _sched_parity(lambda o, m: m.CosineAnnealingLR(o, T_max=T_max, eta_min=eta_min),
+                        lr=lr, steps=90)
+    t = np.arange(T_max + 1)   # before the restart the closed form holds
+    close(lrs[:T_max + 1], eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t / T_max)) / 2,
+          rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(start=st.floats(0.01, 1.0), end=st.floats(0.0, 1.0), total=st.integers(1, 30),
+       lr=st.floats(1e-4, 1.0))
+def test_linearlr_matches_torch(start, end, total, lr):
+    lrs = _sched_parity(lambda o, m: m.LinearLR(o, start_factor=start, end_factor=end,
+                                                total_iters=total), lr=lr)
+    if end > 0:   # the chainable form degenerates (0 * ratio) when the factor reaches 0
+        t = np.minimum(np.arange(len(lrs)), total)
+        close(lrs, lr * (start + (end - start) * t / total), rtol=1e-10, atol=1e-15)
+    assert O.LinearWarmup is O.LinearLR
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_warmup_then_cosine_chained_matches_torch(optimizer):
+    def make(o, m):
+        return [m.LinearLR(o, start_factor=0.01, total_iters=10), m.CosineAnnealingLR(o, T_max=50)]
+    _sched_parity(make, lr=0.1, steps=50, optimizer=optimizer)
+
+
+# --------------------------------------------------------------------------- landscapes
+@pytest.mark.parametrize("landscape", [O.quadratic, O.rosenbrock, O.saddle, O.three_wells])
+def test_landscape_gradients_match_autograd(dev, landscape):
+    g = np.random.default_rng(1)
+    pts = g.uniform(-2, 2, size=(7, 2))
+
+    def torch_f(p):
+        x, y = p[..., 0], p[..., 1]
+        if landscape is O.quadratic:
+            return 0.5 * (x ** 2 + 10 * y ** 2)
+        if landscape is O.rosenbrock:
+            return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
+        if landscape is O.saddle:
+            return x ** 2 - y ** 2
+        C = torch.tensor([[-1.5, -0.5], [1.5, -0.8], [0.2, 1.6]], dtype=p.dtype, device=p.device)
+        h = torch.tensor([1.0, 1.4, 0.8], dtype=p.dtype, device=p.device)
+        s = torch.tensor([0.7, 0.55, 0.8], dtype=p.dtype, device=p.device)
+        d2 = ((p[..., None, :] - C) ** 2).sum(-1)
+        return 0.05 * (p ** 2).sum(-1) - (h * torch.exp(-d2 / (2 * s ** 2))).sum(-1)
+
+    tp = torch.tensor(pts, device=dev, requires_grad=True)
+    tf = torch_f(tp)
+    tf.sum().backward()
+    f, grad = landscape(pts)
+    close(f, tf.detach(), rtol=1e-12, atol=1e-12)
+    close(grad, tp.grad, rtol=1e-11, atol=1e-11)
+    assert landscape(pts.reshape(7, 1, 2))[1].shape == (7, 1, 2)
+
+
+def test_trajectory_runs_and_marks_divergence():
+    path = O.trajectory(O.SGD, O.quadratic, [1.0, 1.0], 50, lr=0.05)
+    assert path.shape == (51, 2) and np.all(np.isfinite(path))
+    close(path[-1], np.array([0.95 ** 50, 0.5 ** 50]), rtol=1e-12, atol=1e-14)
+    bad = O.trajectory(O.SGD, O.quadratic, [1.0, 1.0], 2000, lr=0.3)  # 0.3 > 2/L = 0.2
+    assert np.isnan(bad[-1]).all() and np.isfinite(bad[0]).all()
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_negative_lr_is_rejected(name):
+    with pytest.raises(ValueError, match=rf"{name}: invalid learning rate: lr must be >= 0, got -0.1"):
+        getattr(O, name)([np.zeros(2)], lr=-0.1)
+    opt = getattr(O, name)([np.zeros(2)], lr=0.1)
+    with pytest.raises(ValueError, match="invalid learning rate"):
+        opt.lr = -1.0
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+@pytest.mark.parametrize("betas, idx", [((1.0, 0.999), 0), ((-0.1, 0.999), 0),
+                                        ((0.9, 1.0), 1), ((0.9, 1.5), 1)])
+def test_betas_outside_unit_interval_are_rejected(name, betas, idx):
+    with pytest.raises(ValueError, match=rf"invalid beta parameter at index {idx}: "
+                                         rf"betas\[{idx}\] must be in \[0, 1\)"):
+        getattr(O, name)([np.zeros(2)], betas=betas)
+    with pytest.raises(TypeError, match="betas must be a pair"):
+        getattr(O, name)([np.zeros(2)], betas=0.9)
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "RMSprop", "Adam", "AdamW"])
+@pytest.mark.parametrize("eps", [0.0, -1e-8])
+def test_nonpositive_eps_is_rejected(name, eps):
+    with pytest.raises(ValueError, match=rf"{name}: invalid epsilon value: eps must be > 0"):
+        getattr(O, name)([np.zeros(2)], eps=eps)
+
+
+def test_other_bad_hyperparameters():
+    p = [np.zeros(2)]
+    with pytest.raises(ValueError, match="SGD: invalid momentum value"):
+        O.SGD(p, lr=0.1, momentum=-0.5)
+    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum and zero dampening"):
+        O.SGD(p, lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="Nesterov momentum requires"):
+        O.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="invalid weight_decay value"):
+        O.Adam(p, weight_decay=-1)
+    with pytest.raises(ValueError, match="RMSprop: invalid alpha value"):
+        O.RMSprop(p, alpha=-0.1)
+    with pytest.raises(ValueError, match="Adagrad: invalid lr_decay value"):
+        O.Adagrad(p, lr_decay=-0.1)
+    with pytest.raises(ValueError, match="invalid initial_accumulator_value"):
+        O.Adagrad(p, initial_accumulator_value=-1.0)
+    with pytest.raises(TypeError, match="SGD: lr must be a number, got str"):
+        O.SGD(p, lr="0.1")
+    with pytest.raises(ValueError, match="lr must be finite"):
+        O.Adam(p, lr=float("nan"))
+
+
+def test_bad_params():
+    with pytest.raises(ValueError, match="SGD: optimizer got an empty parameter list"):
+        O.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="got a single array; wrap it"):
+        O.SGD(np.zeros(3), lr=0.1)
+    with pytest.raises(TypeError, match=r"params\[1\] must be a float numpy array.*int64"):
+        O.Adam([np.zeros(2), np.arange(3)])
+    with pytest.raises(TypeError, match=r"params\[0\] must be a numpy array, got a torch.Tensor"):
+        O.Adam([torch.zeros(2)])
+    x = np.zeros(2)
+    with pytest.raises(ValueError, match="appear more than once"):
+        O.Adam([x, x])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_bad_gradients(name):
+    opt = getattr(O, name)([np.zeros(3), np.zeros((2, 2))], lr=0.1)
+    with pytest.raises(ValueError, match=rf"{name}.step: expected 2 gradients \(one per "
+                                         rf"parameter\), got 1"):
+        opt.step([np.zeros(3)])
+    with pytest.raises(ValueError, match=rf"{name}.step: grads\[1\] must have the shape of "
+                                         rf"params\[1\], \(2, 2\), got \(4,\)"):
+        opt.step([np.zeros(3), np.zeros(4)])
+    with pytest.raises(TypeError, match="grads must be a list with one array per parameter"):
+        opt.step(np.zeros(3))
+    with pytest.raises(TypeError, match=r"grads\[0\] must hold real numbers"):
+        opt.step([np.array(["a", "b", "c"]), np.zeros((2, 2))])
+    assert all(not s or s.get("step", 0) == 0 for s in opt.state)  # nothing was half-updated
+
+
+def test_bad_scheduler_arguments():
+    opt = O.SGD([np.zeros(2)], lr=0.1)
+    with pytest.raises(TypeError, match="StepLR: optimizer must be a dlmath.optim Optimizer"):
+        O.StepLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)]), step_size=2)
+    with pytest.raises(ValueError, match="StepLR: step_size must be >= 1"):
+        O.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be >= 1"):
+        O.CosineAnnealingLR(opt, T_max=0)
+    with pytest.raises(ValueError, match="LinearLR: starting multiplicative factor expected"):
+        O.LinearLR(opt, start_factor=0.0)
+    with pytest.raises(ValueError, match="LinearLR: ending multiplicative factor expected"):
+        O.LinearLR(opt, end_factor=1.5)
+    with pytest.raises(ValueError, match=r"rosenbrock: xy must have shape \(\.\.\., 2\)"):
+        O.rosenbrock(np.zeros(3))
+    assert math.isclose(opt.lr, 0.1)
