@@ -108,7 +108,7 @@ def test_cross_entropy_at_1e4(t):
     y = np.array([1, 0])
     loss = F.cross_entropy(z, y)
     assert np.isfinite(loss)
-    close(loss, TF.cross_entropy(t(z), torch.as_tensor(y)))
+    close(loss, TF.cross_entropy(t(z), torch.as_tensor(y, device=t(z).device)))
 
 
 @settings(max_examples=40, deadline=None)
@@ -244,7 +244,7 @@ def test_log_probs_match_torch_distributions(t, g):
     pc = _probs(g, (5, 4))
     xc = g.integers(0, 4, 5)
     close(P.categorical_log_prob(xc, pc),
-          torch.distributions.Categorical(probs=t(pc)).log_prob(torch.as_tensor(xc)))
+          torch.distributions.Categorical(probs=t(pc)).log_prob(torch.as_tensor(xc, device=t(pc).device)))
     with pytest.raises(ValueError, match="scale must be > 0"):
         P.normal_log_prob(0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="x must hold outcomes 0 or 1"):

@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import arrays
 
 from dlmath import functional as F
 from dlmath import linalg as L
-from dlmath.check import assert_close
+from dlmath.check import assert_close, to_torch
 
 dims = st.integers(1, 6)
 elems = st.floats(-10, 10, allow_nan=False)
@@ -57,7 +57,7 @@ def test_cosine_similarity_matches_torch(data):
     n, d = data.draw(dims), data.draw(dims)
     u = data.draw(arrays(np.float64, (n, d), elements=elems))
     v = data.draw(arrays(np.float64, (n, d), elements=elems))
-    ref = torch.nn.functional.cosine_similarity(torch.from_numpy(u), torch.from_numpy(v), dim=-1)
+    ref = torch.nn.functional.cosine_similarity(to_torch(u), to_torch(v), dim=-1)
     close(L.cosine_similarity(u, v), ref, rtol=1e-9, atol=1e-9)
 
 
@@ -72,7 +72,7 @@ def test_cosine_similarity_bad_shapes():
 def test_matmul_views_match_torch(view, m, k, n, seed):
     g = np.random.default_rng(seed)
     A, B = g.standard_normal((m, k)), g.standard_normal((k, n))
-    close(L.matmul(A, B, view), torch.from_numpy(A) @ torch.from_numpy(B))
+    close(L.matmul(A, B, view), to_torch(A) @ to_torch(B))
 
 
 def test_matmul_bad_input():
@@ -142,12 +142,12 @@ def test_pca_matches_torch_svd_and_reconstructs(N, d, seed):
     X = np.random.default_rng(seed).standard_normal((N, d)) * np.arange(1, d + 1)
     k = min(N - 1, d)  # the rank of the centred data
     model = L.pca(X, k)
-    Xc = torch.from_numpy(X - X.mean(0))
+    Xc = to_torch(X - X.mean(0))
     U, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
     close(model.explained_variance, S[:k] ** 2 / (N - 1), 1e-9, 1e-10)
     close(model.explained_variance_ratio.sum(), 1.0, 1e-12, 1e-12)
     # the top-k subspace is unique (its projector), and with k = rank X is rebuilt exactly
-    Vk = Vh[:k].numpy()
+    Vk = Vh[:k].cpu().numpy()
     close(model.components.T @ model.components, Vk.T @ Vk, 1e-8, 1e-9)
     close(L.pca_reconstruct(model, L.pca_transform(model, X)), X, 1e-9, 1e-9)
 
@@ -155,14 +155,14 @@ def test_pca_matches_torch_svd_and_reconstructs(N, d, seed):
 def test_pca_components_match_torch_up_to_sign(g):
     X = g.standard_normal((200, 5)) * np.array([5.0, 3.0, 2.0, 1.0, 0.5])
     model = L.pca(X, 3)
-    _, _, Vh = torch.linalg.svd(torch.from_numpy(X - X.mean(0)), full_matrices=False)
-    ref = Vh[:3].numpy()
+    _, _, Vh = torch.linalg.svd(to_torch(X - X.mean(0)), full_matrices=False)
+    ref = Vh[:3].cpu().numpy()
     close(L.align_signs(model.components, ref, axis=1), ref, 1e-10, 1e-10)
 
 
 def test_svd_reconstruction_property_vs_torch(g):
     A = g.standard_normal((7, 4))
-    U, S, Vh = torch.linalg.svd(torch.from_numpy(A), full_matrices=False)
+    U, S, Vh = torch.linalg.svd(to_torch(A), full_matrices=False)
     close((U * S) @ Vh, A, 1e-12, 1e-12)
 
 
