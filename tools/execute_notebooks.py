@@ -13,16 +13,26 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
 
 # Same thread settings as the Makefile, so stored outputs match `make test`.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
+def notebook_paths(args: list[str]) -> list[Path]:
+    """The notebooks named by ``args``: files as given, folders searched recursively."""
+    paths: list[Path] = []
+    for a in args or ["chapters"]:
+        p = Path(a)
+        paths += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts) \
+            if p.is_dir() else [p]
+    return paths
+
+
 def execute(path: Path, timeout: int = 300) -> float:
+    import nbformat
+    from nbclient import NotebookClient
+
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -37,12 +47,7 @@ def execute(path: Path, timeout: int = 300) -> float:
 
 
 def main(args: list[str]) -> int:
-    paths: list[Path] = []
-    for a in args or ["chapters"]:
-        p = Path(a)
-        paths += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts) \
-            if p.is_dir() else [p]
-    for p in paths:
+    for p in notebook_paths(args):
         print(f"{execute(p):6.1f} s  {p}", flush=True)
     return 0
 

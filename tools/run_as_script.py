@@ -20,6 +20,7 @@ import traceback
 from pathlib import Path
 
 import matplotlib
+from execute_notebooks import notebook_paths  # tools/ is on sys.path when run as a script
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -54,11 +55,7 @@ def run(path: Path) -> tuple[int, int]:
 
 
 def main(args: list[str]) -> int:
-    paths: list[Path] = []
-    for a in args or ["chapters"]:
-        p = Path(a)
-        paths += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts) \
-            if p.is_dir() else [p]
+    paths = notebook_paths(args)
     failed_notebooks = 0
     for p in paths:
         start = time.perf_counter()
