@@ -136,3 +136,18 @@ def test_student_version_strips_every_solution(path):
     text = "\n".join(_src(c) for c in _code(student_notebook(nb)))
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
     assert text.count("raise NotImplementedError()") == n_solutions
+
+
+def _has(cell: dict, mime: str) -> bool:
+    return any(mime in o.get("data", {}) for o in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_every_widget_has_a_static_figure_beside_it(path):
+    """The rendered book has no kernel: a static figure must sit next to each widget."""
+    code = _code(_load(path))
+    for i, c in enumerate(code):
+        if _has(c, "application/vnd.jupyter.widget-view+json"):
+            near = code[max(0, i - 2): i + 3]
+            assert any(_has(n, "image/png") for n in near), \
+                f"widget in code cell {i + 1} has no static figure within two cells"
