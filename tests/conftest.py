@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import dlmath
+from dlmath.check import to_torch
 
 
 @pytest.fixture(scope="session")
@@ -17,8 +17,8 @@ def dev():
 def t(dev):
     """Convert numpy -> float64 torch tensor on the reference device."""
     def _t(x, requires_grad=False):
-        return torch.tensor(np.asarray(x, dtype=np.float64), device=dev,
-                            requires_grad=requires_grad)
+        return to_torch(np.asarray(x, dtype=np.float64), requires_grad=requires_grad,
+                        device=dev)
     return _t
 
 
