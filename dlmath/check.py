@@ -8,13 +8,13 @@
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ._validate import as_float_array, check_positive
 
-__all__ = ["to_numpy", "to_torch", "assert_close", "numerical_grad"]
+__all__ = ["to_numpy", "to_torch", "assert_close", "numerical_grad", "check_vjp", "check_layer"]
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -132,3 +132,136 @@ def _scalar(v: Any) -> float:
     if arr.size != 1:
         raise ValueError(f"numerical_grad: f must return a scalar, got shape {arr.shape}")
     return float(arr.reshape(()))
+
+
+# --------------------------------------------------------------------------- VJPs and layers
+def _flat(out) -> list:
+    """The arrays of a (possibly nested) tuple output, in order; None parts dropped."""
+    if out is None:
+        return []
+    if isinstance(out, (tuple, list)):
+        return [a for o in out for a in _flat(o)]
+    return [out]
+
+
+def _rebuild(template, it):
+    """A random cotangent shaped like ``template`` (nested tuples kept, None kept)."""
+    if template is None:
+        return None
+    if isinstance(template, (tuple, list)):
+        return tuple(_rebuild(t, it) for t in template)
+    return next(it)
+
+
+def check_vjp(fn_vjp: Callable, torch_fn: Callable, inputs: Sequence[Any], *, rtol: float,
+              atol: float, name: str, against: str, seed: int = 0,
+              verbose: bool = True) -> None:
+    """Check a hand-derived ``(y, vjp) = fn_vjp(*inputs)`` against torch autograd.
+
+    ``torch_fn`` computes the same output from float64 tensors on
+    ``dlmath.device()``. A random cotangent ``dy`` (from ``seed``) is pulled
+    back by both: ``vjp(dy)`` must equal ``torch.autograd.grad(y, inputs, dy)``
+    for every input that is a float array (``vjp`` returns one gradient per
+    input, ``None`` for the others). Prints one ✓ line for the output and one
+    for the gradients.
+    """
+    import torch
+
+    y, vjp = fn_vjp(*inputs)
+    ts = [to_torch(a, requires_grad=True) if _is_float(a) else
+          (to_torch(a) if isinstance(a, np.ndarray) else a) for a in inputs]
+    yt = torch_fn(*ts)
+    assert_close(y, yt, rtol=rtol, atol=atol, name=f"{name} output", against=against,
+                 verbose=verbose)
+    g = np.random.default_rng(seed)
+    dy = g.standard_normal(np.shape(y))
+    grads = vjp(dy)
+    diff = [(i, t) for i, t in enumerate(ts) if _is_float(inputs[i])]
+    ref = torch.autograd.grad(yt, [t for _, t in diff], to_torch(dy), allow_unused=True)
+    worst = 0.0
+    for (i, _), r in zip(diff, ref):
+        r = np.zeros(np.shape(inputs[i])) if r is None else r
+        if grads[i] is None:
+            raise AssertionError(f"{name}: the VJP returned None for input {i}, "
+                                 f"which torch differentiates")
+        assert_close(grads[i], r, rtol=rtol, atol=atol, name=f"{name} gradient of input {i}",
+                     against=against, verbose=False)
+        worst = max(worst, float(np.max(np.abs(to_numpy(grads[i]) - to_numpy(r)), initial=0)))
+    if verbose:
+        print(f"✓ {name} VJP matches {against} autograd on {len(diff)} inputs "
+              f"(max abs err {worst:.1e})")
+
+
+def _is_float(a) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
+
+
+def check_layer(layer, module, *inputs: Any, rtol: float, atol: float, name: str | None = None,
+                seed: int = 0, forward_kwargs: dict | None = None,
+                verbose: bool = True) -> dict:
+    """Same weights, same input: same output and same gradients as the torch ``module``.
+
+    ``layer`` is a ``dlmath.nn`` layer (e.g. ``Linear.from_torch(module)``);
+    ``module`` runs in float64 on ``dlmath.device()``. Both run ``forward`` on
+    ``inputs`` (numpy arrays; float ones also get input gradients); a random
+    cotangent (from ``seed``) of the output's shape, nested tuples included, is
+    sent back through ``layer.backward`` and through torch autograd. Compares
+    the output(s), the gradient of every float input, and ``layer.grads[k]``
+    with the gradient of torch's parameter ``k`` for every named parameter.
+    Prints one ✓ line per comparison group; returns the errors by name.
+    """
+    import torch
+
+    from ._device import device as _default_device
+
+    kw = forward_kwargs or {}
+    name = name or type(layer).__name__
+    dev = _default_device()
+    module = module.to(device=dev, dtype=torch.float64)
+    out = layer.forward(*inputs, **kw)
+    ts = [to_torch(a, requires_grad=True) if _is_float(a) else
+          (to_torch(a) if isinstance(a, np.ndarray) else a) for a in inputs]
+    tkw = {k: to_torch(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    out_t = module(*ts, **tkw)
+    mine, ref = _flat(out), _flat(out_t)
+    if len(mine) != len(ref):
+        raise AssertionError(f"{name}: forward returned {len(mine)} arrays, torch {len(ref)}")
+    errors = {}
+    for k, (a, e) in enumerate(zip(mine, ref)):
+        assert_close(a, e, rtol=rtol, atol=atol, name=f"{name} output {k}", against="torch",
+                     verbose=False)
+        errors[f"output {k}"] = float(np.max(np.abs(to_numpy(a) - to_numpy(e)), initial=0))
+    g = np.random.default_rng(seed)
+    cots = [g.standard_normal(np.shape(a)) for a in mine]
+    dx = layer.backward(_rebuild(out, iter(cots)))
+    dx = dx if isinstance(dx, tuple) else (dx,)
+    keep = [(a, t) for a, t in zip(ref, cots) if a.requires_grad]
+    diff_in = [t for t in ts if isinstance(t, torch.Tensor) and t.requires_grad]
+    params = dict(module.named_parameters())
+    targets = diff_in + list(params.values())
+    ref_grads = torch.autograd.grad([a for a, _ in keep], targets,
+                                    [to_torch(c) for _, c in keep], allow_unused=True)
+    dx_float = [d for d, a in zip(dx, inputs) if _is_float(a)]
+    for k, (d, r) in enumerate(zip(dx_float, ref_grads[:len(diff_in)])):
+        r = torch.zeros_like(diff_in[k]) if r is None else r
+        assert_close(d, r, rtol=rtol, atol=atol, name=f"{name} input gradient {k}",
+                     against="torch autograd", verbose=False)
+        errors[f"d input {k}"] = float(np.max(np.abs(to_numpy(d) - to_numpy(r)), initial=0))
+    grads = layer.grads
+    missing = sorted(set(params) - set(grads))
+    if missing:
+        raise AssertionError(f"{name}: layer.grads has no entry for torch parameters {missing}")
+    for (pname, p), r in zip(params.items(), ref_grads[len(diff_in):]):
+        r = torch.zeros_like(p) if r is None else r
+        assert_close(grads[pname], r, rtol=rtol, atol=atol, name=f"{name} grads[{pname!r}]",
+                     against="torch autograd", verbose=False)
+        errors[f"d {pname}"] = float(np.max(np.abs(to_numpy(grads[pname]) - to_numpy(r)),
+                                            initial=0))
+    if verbose:
+        n_out = sum(k.startswith("output") for k in errors)
+        worst_f = max(v for k, v in errors.items() if k.startswith("output"))
+        rest = [v for k, v in errors.items() if not k.startswith("output")]
+        print(f"✓ {name} matches torch: {n_out} output(s) (max abs err {worst_f:.1e}), "
+              f"{len(rest)} gradient(s) incl. {len(params)} parameter(s) "
+              f"(max abs err {max(rest, default=0.0):.1e})")
+    return errors

@@ -58,7 +58,7 @@ def categorical_log_prob(x, probs) -> np.ndarray:
     ``probs`` must be non-negative and sum to 1 over its last axis (tolerance
     1e-6). Same as ``torch.distributions.Categorical(probs=p).log_prob(x)``.
     """
-    from .functional import _check_probs
+    from .functional.basic import _check_probs
 
     p = _check_probs(probs, "categorical_log_prob", "probs", -1)
     x = np.asarray(x)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array
+from .._validate import as_float_array
 
 __all__ = ["linear", "sigmoid", "logsumexp", "softmax", "log_softmax", "softmax_jacobian",
            "cross_entropy", "cross_entropy_grad", "binary_cross_entropy_with_logits",
