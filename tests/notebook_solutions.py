@@ -1,0 +1,37 @@
+"""Reference solutions come from the notebooks' own solution cells, never retyped in tests.
+
+``solutions(path)`` runs a notebook's setup cell (the Colab install line
+becomes ``pass``) and then every cell holding ``### BEGIN SOLUTION``, and
+returns the namespace, so a test can hand ``ns["my_function"]`` to its check.
+Solution cells must therefore be self-contained given the setup cell's imports.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python(src: str) -> str:
+    """IPython magics (``%pip ...``, ``!cmd``) become ``pass``, keeping the indentation."""
+    return re.sub(r"^(\s*)[%!].*$", r"\1pass", src, flags=re.M)
+
+
+@lru_cache(maxsize=None)
+def _namespace(path: str) -> dict:
+    nb = json.loads((ROOT / path).read_text(encoding="utf-8"))
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    ns: dict = {"__name__": "solutions"}
+    exec(compile(_python(code[0]), f"{path}[setup]", "exec"), ns)
+    for i, src in enumerate(code):
+        if "### BEGIN SOLUTION" in src:
+            exec(compile(_python(src), f"{path}[code cell {i + 1}]", "exec"), ns)
+    return ns
+
+
+def solutions(path: str) -> dict:
+    """The names defined by the setup cell and the solution cells of ``path`` (from the root)."""
+    return dict(_namespace(path))
