@@ -11,7 +11,7 @@ import numpy as np
 
 from ._validate import as_float_array, check_int
 
-__all__ = ["Split", "load_digits", "train_test_split", "make_blobs", "make_moons",
+__all__ = ["Split", "stdlib_text", "load_digits", "train_test_split", "make_blobs", "make_moons",
            "make_spirals", "make_linear_regression"]
 
 
@@ -115,3 +115,51 @@ def make_linear_regression(n: int = 100, d: int = 1, noise: float = 0.1, seed: i
     X = g.uniform(-2, 2, size=(n, d))
     y = X @ w + b + noise * g.standard_normal(n)
     return X, y, w, b
+
+
+# Modules of Python's standard library whose docstrings make an English corpus:
+# a fixed list, imported in this order, so the text is the same on every run of
+# one Python version (it changes a little between versions).
+_CORPUS_MODULES = ("collections", "functools", "itertools", "json", "os", "pathlib", "re",
+                   "string", "textwrap", "typing", "argparse", "logging", "datetime",
+                   "decimal", "fractions", "statistics", "random", "heapq", "bisect", "csv",
+                   "shutil", "subprocess", "threading", "queue", "socket", "email", "http.client",
+                   "urllib.parse", "unittest", "doctest", "inspect", "dataclasses", "enum",
+                   "contextlib", "abc", "io", "tempfile", "zipfile", "tarfile", "pickle",
+                   "copy", "pprint", "difflib", "calendar", "locale", "gettext", "sqlite3",
+                   "xml.etree.ElementTree", "html.parser", "asyncio", "concurrent.futures")
+
+
+def stdlib_text(max_chars: int | None = None) -> str:
+    """English text from the docstrings of Python's standard library (no download).
+
+    Gathers ``inspect.getdoc`` of a fixed list of modules and of their public
+    classes and functions (sorted by name), keeps docstrings of at least 200
+    characters, drops duplicates, and joins them with blank lines. Deterministic
+    for one Python version. ``max_chars`` truncates the result. Used by the
+    character-level models of Chapters 8 and 9.
+    """
+    import importlib
+    import inspect
+
+    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int)
+                                  or max_chars < 1):
+        raise ValueError(f"stdlib_text: max_chars must be a positive int or None, "
+                         f"got {max_chars!r}")
+    seen, parts = set(), []
+    for name in _CORPUS_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:                     # e.g. a Python built without sqlite3
+            continue
+        objs = [mod] + [getattr(mod, a) for a in sorted(vars(mod)) if not a.startswith("_")]
+        for obj in objs:
+            if not (inspect.ismodule(obj) and obj is mod or inspect.isclass(obj)
+                    or inspect.isfunction(obj)):
+                continue
+            doc = inspect.getdoc(obj) or ""
+            if len(doc) >= 200 and doc not in seen:
+                seen.add(doc)
+                parts.append(doc)
+    text = "\n\n".join(parts)
+    return text if max_chars is None else text[:max_chars]
