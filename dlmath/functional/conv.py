@@ -215,17 +215,18 @@ def max_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, 
     """
     fn = "max_pool2d"
     x, k, s, p, d, out = _pool_args(x, kernel_size, stride, padding, fn)
+    if s == k and p == (0, 0):
+        return _max_pool_tiles(x, k, out, fn)
     xp = _pad(x, p, -np.inf)
     y = idx = None
     for n, (i, j, rows, columns) in enumerate(_offsets(k, s, d, out)):
         v = xp[:, :, rows, columns]
         if y is None:
-            y, idx = v.copy(), np.zeros(v.shape, dtype=np.int16 if k[0] * k[1] < 2 ** 15
-                                        else np.int32)
+            y, idx = v.copy(), np.zeros(v.shape, dtype=np.int32)
             continue
-        better = (v > y) | np.isnan(v)       # strict: the first max wins; NaN propagates
+        better = (v > y) | np.isnan(v)          # strict: the first max wins; NaN propagates
         np.copyto(y, v, where=better)
-        idx[better] = n
+        np.copyto(idx, n, where=better)
 
     def vjp(dy):
         dy = check_dout(dy, y.shape, fn)
@@ -234,6 +235,26 @@ def max_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, 
             dxp[:, :, rows, columns] += np.where(idx == n, dy, 0)   # route dy to the arg max
         return (np.ascontiguousarray(dxp[:, :, p[0]:xp.shape[2] - p[0],
                                          p[1]:xp.shape[3] - p[1]]),)
+    return y, vjp
+
+
+def _max_pool_tiles(x: np.ndarray, k, out, fn: str) -> tuple[np.ndarray, VJP]:
+    """Max pooling over non-overlapping windows: one reshape, one argmax."""
+    N, C = x.shape[:2]
+    Hc, Wc = out[0] * k[0], out[1] * k[1]
+    tiles = x[:, :, :Hc, :Wc].reshape(N, C, out[0], k[0], out[1], k[1])
+    tiles = tiles.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, out[0], out[1], -1)
+    idx = tiles.argmax(axis=-1)[..., None]          # the first maximum, row-major
+    y = np.take_along_axis(tiles, idx, axis=-1)[..., 0]
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, fn)
+        dtiles = np.zeros(tiles.shape, dtype=y.dtype)
+        np.put_along_axis(dtiles, idx, dy[..., None], axis=-1)   # dy to the arg max
+        dx = np.zeros(x.shape, dtype=y.dtype)
+        dx[:, :, :Hc, :Wc] = dtiles.reshape(N, C, out[0], out[1], k[0], k[1]) \
+            .transpose(0, 1, 2, 4, 3, 5).reshape(N, C, Hc, Wc)
+        return (dx,)
     return y, vjp
 
 
