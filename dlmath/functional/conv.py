@@ -218,42 +218,54 @@ def max_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, 
     if s == k and p == (0, 0):
         return _max_pool_tiles(x, k, out, fn)
     xp = _pad(x, p, -np.inf)
-    y = idx = None
-    for n, (i, j, rows, columns) in enumerate(_offsets(k, s, d, out)):
-        v = xp[:, :, rows, columns]
-        if y is None:
-            y, idx = v.copy(), np.zeros(v.shape, dtype=np.int32)
-            continue
-        better = (v > y) | np.isnan(v)          # strict: the first max wins; NaN propagates
-        np.copyto(y, v, where=better)
-        np.copyto(idx, n, where=better)
+    y, idx = _first_max(xp[:, :, rows, columns] for _, _, rows, columns
+                        in _offsets(k, s, d, out))
 
     def vjp(dy):
         dy = check_dout(dy, y.shape, fn)
         dxp = np.zeros(xp.shape, dtype=y.dtype)
+        disjoint = s[0] >= k[0] and s[1] >= k[1]        # windows do not overlap: assign
         for n, (i, j, rows, columns) in enumerate(_offsets(k, s, d, out)):
-            dxp[:, :, rows, columns] += np.where(idx == n, dy, 0)   # route dy to the arg max
+            routed = np.where(idx == n, dy, 0)          # route dy to the arg max
+            if disjoint:
+                dxp[:, :, rows, columns] = routed
+            else:
+                dxp[:, :, rows, columns] += routed
         return (np.ascontiguousarray(dxp[:, :, p[0]:xp.shape[2] - p[0],
                                          p[1]:xp.shape[3] - p[1]]),)
     return y, vjp
 
 
+def _first_max(windows) -> tuple[np.ndarray, np.ndarray]:
+    """Elementwise max over a sequence of arrays and the index of the first maximum."""
+    y = idx = None
+    for n, v in enumerate(windows):
+        if y is None:
+            y, idx = v.copy(), np.zeros(v.shape, dtype=np.int32)
+            continue
+        better = (v > y) | np.isnan(v)          # strict: the first max wins; NaN propagates
+        idx = np.where(better, np.int32(n), idx)
+        y = np.maximum(y, v)
+    return y, idx
+
+
 def _max_pool_tiles(x: np.ndarray, k, out, fn: str) -> tuple[np.ndarray, VJP]:
-    """Max pooling over non-overlapping windows: one reshape, one argmax."""
+    """Non-overlapping windows: one copy to (kH, kW, N, C, H_out, W_out), then
+    elementwise work on contiguous planes (strided slices of a 2x2 grid are slow)."""
     N, C = x.shape[:2]
     Hc, Wc = out[0] * k[0], out[1] * k[1]
-    tiles = x[:, :, :Hc, :Wc].reshape(N, C, out[0], k[0], out[1], k[1])
-    tiles = tiles.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, out[0], out[1], -1)
-    idx = tiles.argmax(axis=-1)[..., None]          # the first maximum, row-major
-    y = np.take_along_axis(tiles, idx, axis=-1)[..., 0]
+    planes = np.ascontiguousarray(x[:, :, :Hc, :Wc].reshape(N, C, out[0], k[0], out[1], k[1])
+                                  .transpose(3, 5, 0, 1, 2, 4))
+    y, idx = _first_max(planes.reshape((-1, N, C) + out))
 
     def vjp(dy):
         dy = check_dout(dy, y.shape, fn)
-        dtiles = np.zeros(tiles.shape, dtype=y.dtype)
-        np.put_along_axis(dtiles, idx, dy[..., None], axis=-1)   # dy to the arg max
+        zero = np.zeros((), dtype=y.dtype)
+        dplanes = np.stack([np.where(idx == n, dy, zero)    # dy to the arg max
+                            for n in range(k[0] * k[1])])
         dx = np.zeros(x.shape, dtype=y.dtype)
-        dx[:, :, :Hc, :Wc] = dtiles.reshape(N, C, out[0], out[1], k[0], k[1]) \
-            .transpose(0, 1, 2, 4, 3, 5).reshape(N, C, Hc, Wc)
+        dx[:, :, :Hc, :Wc] = dplanes.reshape(k + (N, C) + out).transpose(2, 3, 4, 0, 5, 1) \
+            .reshape(N, C, Hc, Wc)
         return (dx,)
     return y, vjp
 
