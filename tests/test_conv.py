@@ -1,4 +1,4 @@
-"""Convolution and pooling (Chapter 7) against torch autograd in float64, and their errors."""
+"""Convolution and pooling (Chapter 7) against torch autograd in float64; errors."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +23,7 @@ values = st.floats(-10, 10, allow_nan=False, width=64)
 
 @st.composite
 def conv_problems(draw):
-    """A valid conv2d problem: shapes, stride, padding, dilation and the arrays' values."""
+    """A valid conv2d problem: shapes, stride, padding, dilation, the arrays' values."""
     N, C, O = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
@@ -60,7 +60,8 @@ def test_unfold_matches_torch_and_gives_the_convolution(problem):
     x, w, b, s, p, d = problem
     k = w.shape[2:]
     cols = F.unfold(x, k, d, p, s)
-    assert_close(cols, TF.unfold(to_torch(x), k, d, p, s), rtol=0, atol=0, verbose=False)
+    ref = TF.unfold(to_torch(x), k, d, p, s)
+    assert_close(cols, ref, rtol=0, atol=0, verbose=False)
     y = (w.reshape(len(w), -1) @ cols).reshape(F.conv2d(x, w, None, s, p, d).shape)
     assert_close(y, F.conv2d(x, w, None, s, p, d), **TOL, verbose=False)
 
@@ -71,9 +72,10 @@ def pool_problems(draw, relu: bool):
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     s = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))
     p = (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2)))
-    H, W = draw(st.integers(max(1, kh - 2 * p[0]), 9)), draw(st.integers(max(1, kw - 2 * p[1]), 9))
+    H = draw(st.integers(max(1, kh - 2 * p[0]), 9))
+    W = draw(st.integers(max(1, kw - 2 * p[1]), 9))
     x = draw(arrays(np.float64, (N, C, H, W), elements=values))
-    # after a ReLU most windows hold ties (zeros): the gradient must go where torch's goes
+    # after a ReLU many windows hold ties (zeros): the gradient goes where torch's does
     return (np.maximum(x, 0) if relu else x), (kh, kw), s, p
 
 
@@ -81,7 +83,8 @@ def pool_problems(draw, relu: bool):
 @given(problem=pool_problems(relu=True))
 def test_max_pool2d_matches_torch_with_ties(problem):
     x, k, s, p = problem
-    check_vjp(lambda x: F.max_pool2d_vjp(x, k, s, p), lambda x: TF.max_pool2d(x, k, s, p),
+    check_vjp(lambda x: F.max_pool2d_vjp(x, k, s, p),
+              lambda x: TF.max_pool2d(x, k, s, p),
               [x], **EXACT, name="max_pool2d", against="torch", verbose=False)
 
 
@@ -89,9 +92,11 @@ def test_max_pool2d_matches_torch_with_ties(problem):
 @given(problem=pool_problems(relu=False))
 def test_pools_match_torch(problem):
     x, k, s, p = problem
-    check_vjp(lambda x: F.max_pool2d_vjp(x, k, s, p), lambda x: TF.max_pool2d(x, k, s, p),
+    check_vjp(lambda x: F.max_pool2d_vjp(x, k, s, p),
+              lambda x: TF.max_pool2d(x, k, s, p),
               [x], **EXACT, name="max_pool2d", against="torch", verbose=False)
-    check_vjp(lambda x: F.avg_pool2d_vjp(x, k, s, p), lambda x: TF.avg_pool2d(x, k, s, p),
+    check_vjp(lambda x: F.avg_pool2d_vjp(x, k, s, p),
+              lambda x: TF.avg_pool2d(x, k, s, p),
               [x], **TOL, name="avg_pool2d", against="torch", verbose=False)
 
 
@@ -111,7 +116,8 @@ def test_float32_stays_float32_and_matches_torch(g):
 
 
 def test_output_size_formula():
-    for n, k, s, p, d in [(28, 5, 1, 2, 1), (14, 5, 1, 0, 1), (7, 3, 2, 1, 2), (5, 1, 3, 0, 1)]:
+    for n, k, s, p, d in [(28, 5, 1, 2, 1), (14, 5, 1, 0, 1), (7, 3, 2, 1, 2),
+                          (5, 1, 3, 0, 1)]:
         x = np.zeros((1, 1, n, n))
         w = np.zeros((1, 1, k, k))
         assert F.conv2d(x, w, stride=s, padding=p, dilation=d).shape[-1] == \
@@ -133,9 +139,9 @@ def test_conv2d_layer_matches_torch(g, kw):
 
 def test_pool_and_flatten_layers_match_torch(g):
     x = g.standard_normal((2, 3, 7, 6))
-    for tl in [torch.nn.MaxPool2d(2), torch.nn.MaxPool2d(3, 2, 1), torch.nn.AvgPool2d(2),
-               torch.nn.AvgPool2d((3, 2), (1, 2), (1, 0)), torch.nn.Flatten(),
-               torch.nn.Flatten(2, 3)]:
+    T = torch.nn
+    for tl in [T.MaxPool2d(2), T.MaxPool2d(3, 2, 1), T.AvgPool2d(2),
+               T.AvgPool2d((3, 2), (1, 2), (1, 0)), T.Flatten(), T.Flatten(2, 3)]:
         check_layer(nn.from_torch(tl), tl, x, **TOL, verbose=False)
 
 
@@ -146,7 +152,8 @@ def test_lenet_matches_torch_end_to_end(g):
         torch.nn.Conv2d(6, 16, 3), torch.nn.ReLU(), torch.nn.AvgPool2d(2),
         torch.nn.Flatten(), torch.nn.Linear(16, 10)).double()
     net = nn.from_torch(tnet)
-    errors = check_layer(net, tnet, g.standard_normal((5, 1, 8, 8)), **TOL, verbose=False)
+    x = g.standard_normal((5, 1, 8, 8))
+    errors = check_layer(net, tnet, x, **TOL, verbose=False)
     assert len(errors) == 2 + 6              # output, input gradient, 6 parameters
 
 
@@ -172,20 +179,22 @@ def test_conv2d_bad_input_errors():
     with pytest.raises(ValueError, match=r"weight \(4, 2, 3, 3\) expects C_in=2 input "
                                          r"channels, but x \(2, 3, 8, 8\) has 3"):
         F.conv2d(x, np.zeros((4, 2, 3, 3)))
-    with pytest.raises(ValueError, match=r"bias must be \(C_out=4,\), got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"bias must be \(C_out=4,\), got shape "
+                                         r"\(3,\)"):
         F.conv2d(x, w, np.zeros(3))
     with pytest.raises(ValueError, match=r"kernel \(9, 9\) is larger than the padded "
                                          r"input \(8, 8\)"):
         F.conv2d(x, np.zeros((4, 3, 9, 9)))
-    with pytest.raises(ValueError, match=r"dilated extent \(5, 5\)\) is larger than the "
-                                         r"padded input \(4, 4\)"):
+    with pytest.raises(ValueError, match=r"dilated extent \(5, 5\)\) is larger than "
+                                         r"the padded input \(4, 4\)"):
         F.conv2d(np.zeros((1, 3, 4, 4)), w, dilation=2)
     with pytest.raises(ValueError, match=r"stride must be positive \(>= 1\), got 0"):
         F.conv2d(x, w, stride=0)
     with pytest.raises(ValueError, match=r"padding must be non-negative \(>= 0\), "
                                          r"got \(1, -1\)"):
         F.conv2d(x, w, padding=(1, -1))
-    with pytest.raises(TypeError, match=r"stride must be an int or a pair of ints, got 1.5"):
+    with pytest.raises(TypeError, match=r"stride must be an int or a pair of ints, "
+                                        r"got 1.5"):
         F.conv2d(x, w, stride=1.5)
     with pytest.raises(TypeError, match="x must be a numpy array, got a torch.Tensor"):
         F.conv2d(torch.zeros(2, 3, 8, 8), w)
@@ -195,18 +204,19 @@ def test_conv2d_bad_input_errors():
 
 def test_pool_and_layer_bad_input_errors():
     x = np.zeros((2, 3, 8, 8))
-    with pytest.raises(ValueError, match=r"max_pool2d: x must be \(N, C, H, W\), got shape "
-                                         r"\(8, 8\)"):
+    with pytest.raises(ValueError, match=r"max_pool2d: x must be \(N, C, H, W\), "
+                                         r"got shape \(8, 8\)"):
         F.max_pool2d(np.zeros((8, 8)), 2)
-    with pytest.raises(ValueError, match=r"avg_pool2d: kernel \(9, 9\) is larger than the "
-                                         r"padded input \(8, 8\)"):
+    with pytest.raises(ValueError, match=r"avg_pool2d: kernel \(9, 9\) is larger than "
+                                         r"the padded input \(8, 8\)"):
         F.avg_pool2d(x, 9)
     with pytest.raises(ValueError, match=r"kernel_size must be positive"):
         F.max_pool2d(x, 0)
-    with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half the kernel"):
+    with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half the "
+                                         r"kernel"):
         F.max_pool2d(x, 3, padding=2)
-    with pytest.raises(ValueError, match=r"Conv2d: x must have C=1 channels \(axis 1\), got "
-                                         r"shape \(2, 3, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"Conv2d: x must have C=1 channels "
+                                         r"\(axis 1\), got shape \(2, 3, 8, 8\)"):
         nn.Conv2d(1, 4, 3)(x)
     with pytest.raises(ValueError, match=r"Conv2d: x must be \(N, C, H, W\)"):
         nn.Conv2d(1, 4, 3)(np.zeros((1, 8, 8)))

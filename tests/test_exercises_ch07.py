@@ -1,4 +1,4 @@
-"""Every Chapter 7 check accepts the notebook's solution and rejects stubs and wrong answers."""
+"""Chapter 7 checks: accept the notebook solutions, reject stubs and wrong answers."""
 import numpy as np
 import pytest
 
@@ -156,7 +156,8 @@ def test_by_hand_checks_refuse_torch_and_dlmath():
         torch.nn.functional.avg_pool2d(x, k, s).backward(torch.tensor(dy))
         return x.grad.numpy()
 
-    with pytest.raises(AssertionError, match="by hand: your function uses conv_output_size"):
+    with pytest.raises(AssertionError, match="by hand: your function uses "
+                                             "conv_output_size"):
         ch07.check_output_size(uses_dlmath)
     with pytest.raises(AssertionError, match="by hand: your function uses .*torch"):
         ch07.check_avg_pool2d_backward(uses_torch)

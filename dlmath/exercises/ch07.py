@@ -44,8 +44,8 @@ def _attempt(fn: Callable, args, title: str):
     try:
         out = fn(*args)
     except NotImplementedError:
-        raise AssertionError(f"{title}: not attempted yet — replace the "
-                             f"`raise NotImplementedError` line with your code") from None
+        raise AssertionError(f"{title}: not attempted yet — replace the `raise "
+                             f"NotImplementedError` line with your code") from None
     if out is None:
         raise AssertionError(f"{title}: your function returned None — did you forget "
                              f"`return`?")
@@ -54,7 +54,7 @@ def _attempt(fn: Callable, args, title: str):
 
 # --------------------------------------------------------------------------- 7.1
 def check_output_size(fn) -> None:
-    """Exercise 7.1: output length ⌊(n + 2p - d(k - 1) - 1)/s⌋ + 1, against torch's shapes."""
+    """Exercise 7.1: output length ⌊(n + 2p - d(k - 1) - 1)/s⌋ + 1, against torch."""
     import torch
 
     title = "Exercise 7.1 output_size"
@@ -71,23 +71,26 @@ def check_output_size(fn) -> None:
     for n, k, s, p, d in cases:
         x = torch.zeros(1, 1, n, 1, dtype=torch.float64, device=dev)
         w = torch.zeros(1, 1, k, 1, dtype=torch.float64, device=dev)
-        expected = torch.nn.functional.conv2d(x, w, None, (s, 1), (p, 0), (d, 1)).shape[2]
+        y = torch.nn.functional.conv2d(x, w, None, (s, 1), (p, 0), (d, 1))
+        expected = y.shape[2]
         got = _attempt(fn, (n, k, s, p, d), title)
         if got != expected:
             raise AssertionError(
                 f"{title}: for n={n}, k={k}, stride={s}, padding={p}, dilation={d} "
-                f"torch's output has length {expected}, yours says {got}. Hint: a dilated "
-                f"kernel spans more than k input positions; count the positions where "
-                f"its first tap can sit, then how many of them the stride visits")
+                f"torch's output has length {expected}, yours says {got}. Hint: a "
+                f"dilated kernel spans more than k input positions; count the "
+                f"positions where its first tap can sit, then how many of them the "
+                f"stride visits")
     print(f"✓ {title}: matches torch's output length on all {len(cases)} cases")
 
 
 # --------------------------------------------------------------------------- 7.2
 def check_circular_conv2d(fn) -> None:
-    """Exercise 7.2: single-channel cross-correlation with wrap-around padding, same size.
+    """Exercise 7.2: single-channel cross-correlation with wrap-around padding.
 
-    ``fn(x, w)``, x (H, W), w (kH, kW) with odd sides: y[i, j] = Σ_ab w[a, b]
-    x[(i + a - kH//2) mod H, (j + b - kW//2) mod W]; torch's ``padding_mode="circular"``.
+    ``fn(x, w)``, x (H, W), w (kH, kW) with odd sides, output (H, W):
+    y[i, j] = Σ_ab w[a, b] x[(i + a - kH//2) mod H, (j + b - kW//2) mod W],
+    torch's ``padding_mode="circular"``.
     """
     import torch
 
@@ -106,14 +109,14 @@ def check_circular_conv2d(fn) -> None:
             return conv(to_torch(x)[None, None])[0, 0]
 
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
-                   hint="deep learning's 'convolution' does not flip the kernel; the "
-                        "wrap-around is an index taken modulo H (np.roll moves an array "
-                        "the other way from what you may expect)")
+                   hint="deep learning's 'convolution' does not flip the kernel; "
+                        "the wrap-around is an index taken modulo H (np.roll moves "
+                        "an array the other way from what you may expect)")
 
 
 # --------------------------------------------------------------------------- 7.3
 def check_avg_pool2d_backward(fn) -> None:
-    """Exercise 7.3: dx of average pooling, ``fn(dy, input_shape, kernel_size, stride)``."""
+    """Exercise 7.3: dx of average pooling, ``fn(dy, input_shape, kernel, stride)``."""
     import torch
 
     title = "Exercise 7.3 avg_pool2d_backward"
@@ -134,14 +137,14 @@ def check_avg_pool2d_backward(fn) -> None:
         return x.grad
 
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
-                   hint="each output averages k·k inputs, so each of those inputs receives "
-                        "its share of dy; where windows overlap the shares add up, and "
-                        "inputs no window covers get 0")
+                   hint="each output averages k·k inputs, so each of those inputs "
+                        "receives its share of dy; where windows overlap the shares "
+                        "add up, and inputs no window covers get 0")
 
 
 # --------------------------------------------------------------------------- 7.4
 def check_strided_input_grad(fn) -> None:
-    """Exercise 7.4: dx of a strided convolution (no padding) from dy, w and the input size.
+    """Exercise 7.4: dx of a strided convolution (no padding) from dy, w, input size.
 
     ``fn(dy, w, stride, input_hw)``: dy (N, C_out, H_out, W_out), w (C_out, C_in, k, k).
     """
@@ -150,7 +153,8 @@ def check_strided_input_grad(fn) -> None:
     title = "Exercise 7.4 strided_input_grad"
     _refuse(fn, title)
     g = np.random.default_rng(74)
-    specs = [(2, 1, 2, 3, 7, 7), (1, 3, 2, 3, 8, 9), (2, 2, 3, 2, 10, 8), (1, 2, 1, 3, 6, 5)]
+    specs = [(2, 1, 2, 3, 7, 7), (1, 3, 2, 3, 8, 9), (2, 2, 3, 2, 10, 8),
+             (1, 2, 1, 3, 6, 5)]
     cases = []
     for N, C, s, k, H, W in specs:
         w = g.standard_normal((3, C, k, k))
@@ -164,10 +168,10 @@ def check_strided_input_grad(fn) -> None:
         return x.grad
 
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
-                   hint="put s - 1 zeros between neighbouring entries of dy, then do the "
-                        "stride-1 input gradient (a full correlation with the flipped "
-                        "kernel, channels swapped); rows and columns the stride skipped "
-                        "at the end of x get 0")
+                   hint="put s - 1 zeros between neighbouring entries of dy, then "
+                        "do the stride-1 input gradient (a full correlation with the "
+                        "flipped kernel, channels swapped); rows and columns the "
+                        "stride skipped at the end of x get 0")
 
 
 # --------------------------------------------------------------------------- 7.5
@@ -182,8 +186,9 @@ def check_receptive_field(fn) -> None:
     title = "Exercise 7.5 receptive_field"
     _refuse(fn, title)
     g = np.random.default_rng(75)
-    stacks = [[(3, 1, 1)] * 3, [(5, 1, 1), (3, 1, 1)], [(3, 2, 1), (3, 2, 1), (3, 1, 1)],
-              [(3, 1, 1), (3, 1, 2), (3, 1, 4)], [(7, 2, 1), (3, 2, 1), (3, 1, 1)]]
+    stacks = [[(3, 1, 1)] * 3, [(5, 1, 1), (3, 1, 1)],
+              [(3, 2, 1), (3, 2, 1), (3, 1, 1)], [(3, 1, 1), (3, 1, 2), (3, 1, 4)],
+              [(7, 2, 1), (3, 2, 1), (3, 1, 1)]]
     while len(stacks) < 10:
         L = int(g.integers(1, 5))
         stacks.append([(int(g.choice([1, 2, 3, 5])), int(g.integers(1, 3)),
@@ -193,10 +198,10 @@ def check_receptive_field(fn) -> None:
         got = _attempt(fn, ([tuple(t) for t in layers],), title)
         if int(np.asarray(got)) != expected:
             raise AssertionError(
-                f"{title}: for layers (k, s, d) = {layers} the output sees {expected} input "
-                f"pixels per side (measured with autograd), yours says {got}. Hint: "
-                f"each layer widens the field by (its dilated extent - 1) times the "
-                f"product of the strides of the layers *below* it")
+                f"{title}: for layers (k, s, d) = {layers} the output sees {expected} "
+                f"input pixels per side (measured with autograd), yours says {got}. "
+                f"Hint: track, layer by layer, how many input pixels lie between two "
+                f"neighbouring outputs, and what one more kernel tap adds")
     print(f"✓ {title}: matches the receptive field measured by autograd on all "
           f"{len(stacks)} stacks")
 

@@ -1,4 +1,4 @@
-"""Convolution and pooling (Chapter 7), forward and hand-derived backward, torch's semantics.
+"""Convolution and pooling (Chapter 7): forward and hand-derived backward, torch's way.
 
 Layouts are torch's: x is (N, C, H, W), a convolution weight (C_out, C_in, kH, kW).
 Each ``*_vjp`` function returns ``(y, vjp)`` like ``dlmath.functional.dense``::
@@ -67,20 +67,22 @@ def _geometry(x: np.ndarray, k: tuple, stride, padding, dilation, fn: str):
     padded = (H + 2 * p[0], W + 2 * p[1])
     if extent[0] > padded[0] or extent[1] > padded[1]:
         ext = f" (dilated extent {extent})" if d != (1, 1) else ""
-        raise ValueError(f"{fn}: kernel {tuple(k)}{ext} is larger than the padded input "
-                         f"{padded} (x of shape {x.shape}, padding {p})")
-    out = tuple(conv_output_size(x.shape[2 + a], k[a], s[a], p[a], d[a]) for a in range(2))
+        raise ValueError(f"{fn}: kernel {tuple(k)}{ext} is larger than the padded "
+                         f"input {padded} (x of shape {x.shape}, padding {p})")
+    out = tuple(conv_output_size(x.shape[2 + a], k[a], s[a], p[a], d[a])
+                for a in range(2))
     return s, p, d, out
 
 
 def _pad(x: np.ndarray, p: tuple, value: float = 0.0) -> np.ndarray:
     if p == (0, 0):
         return x
-    return np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=value)
+    width = ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1]))
+    return np.pad(x, width, constant_values=value)
 
 
 def _offsets(k, s, d, out):
-    """For each kernel offset (i, j): the slices of the padded input it reads, eq. (7.2)."""
+    """For each kernel offset (i, j): the slices of the padded input it reads."""
     for i in range(k[0]):
         rows = slice(d[0] * i, d[0] * i + s[0] * (out[0] - 1) + 1, s[0])
         for j in range(k[1]):
@@ -97,7 +99,7 @@ def _pad_t(x: np.ndarray, p: tuple) -> np.ndarray:
 
 
 def _im2col(xp_t: np.ndarray, k, s, d, out) -> np.ndarray:
-    """cols (C, kH, kW, N, H_out, W_out) from the padded input transposed to (C, N, Hp, Wp)."""
+    """cols (C, kH, kW, N, H_out, W_out) from the padded input as (C, N, Hp, Wp)."""
     C, N = xp_t.shape[:2]
     cols = np.empty((C, k[0], k[1], N) + out, dtype=xp_t.dtype)
     for i, j, rows, columns in _offsets(k, s, d, out):
@@ -114,7 +116,7 @@ def _col2im(dcols: np.ndarray, padded_shape, k, s, d, out) -> np.ndarray:
 
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1) -> np.ndarray:
-    """im2col in torch's layout: (N, C·kH·kW, L), L = H_out·W_out, rows ordered (c, i, j).
+    """im2col in torch's layout (N, C·kH·kW, H_out·W_out), rows ordered (c, i, j).
 
     Same as ``torch.nn.functional.unfold``; the convolution is then
     ``W.reshape(C_out, -1) @ unfold(x)``.
@@ -133,10 +135,11 @@ def _check_conv(x, weight, bias, fn: str):
     x = _x4(x, fn)
     weight = as_float_array(weight, fn, "weight")
     if weight.ndim != 4:
-        raise ValueError(f"{fn}: weight must be (C_out, C_in, kH, kW), got shape {weight.shape}")
+        raise ValueError(f"{fn}: weight must be (C_out, C_in, kH, kW), "
+                         f"got shape {weight.shape}")
     if weight.shape[1] != x.shape[1]:
-        raise ValueError(f"{fn}: weight {weight.shape} expects C_in={weight.shape[1]} input "
-                         f"channels, but x {x.shape} has {x.shape[1]}")
+        raise ValueError(f"{fn}: weight {weight.shape} expects C_in={weight.shape[1]} "
+                         f"input channels, but x {x.shape} has {x.shape[1]}")
     if bias is not None:
         bias = as_float_array(bias, fn, "bias")
         if bias.shape != (weight.shape[0],):
@@ -164,7 +167,7 @@ def conv2d_vjp(x, weight, bias=None, stride=1, padding=0,
     xp_t = _pad_t(x, p)                                               # (C, N, Hp, Wp)
     cols = _im2col(xp_t, k, s, d, out).reshape(C * k[0] * k[1], -1)   # (C·kH·kW, N·L)
     W2 = weight.reshape(O, -1)
-    y = W2 @ cols                                                     # one GEMM, (O, N·L)
+    y = W2 @ cols                                            # one GEMM, (O, N·L)
     if bias is not None:
         y += bias[:, None]
     y = y.reshape((O, N) + out).transpose(1, 0, 2, 3)
@@ -173,12 +176,13 @@ def conv2d_vjp(x, weight, bias=None, stride=1, padding=0,
 
     def vjp(dy):
         dy = check_dout(dy, y.shape, fn)
-        dy2 = np.ascontiguousarray(dy.transpose(1, 0, 2, 3), dtype=y.dtype).reshape(O, -1)
+        dy2 = np.ascontiguousarray(dy.transpose(1, 0, 2, 3), dtype=y.dtype)
+        dy2 = dy2.reshape(O, -1)
         # eq. (7.9), dW = dy colsᵀ, computed as (cols dyᵀ)ᵀ: OpenBLAS splits the long
         # reduction N·L far better across threads with the taller left operand
         dweight = (cols @ dy2.T).T.reshape(weight.shape)
         dbias = dy2.sum(axis=1) if bias is not None else None         # eq. (7.10)
-        dcols = (W2.T @ dy2).reshape((C,) + tuple(k) + (N,) + out)    # eq. (7.8): Wᵀ dy,
+        dcols = (W2.T @ dy2).reshape((C,) + tuple(k) + (N,) + out)  # eq. (7.8): Wᵀ dy,
         dxp = _col2im(dcols, padded_shape, k, s, d, out)              # then col2im
         dx = dxp[:, :, p[0]:padded_shape[2] - p[0], p[1]:padded_shape[3] - p[1]]
         return np.ascontiguousarray(dx.transpose(1, 0, 2, 3)), dweight, dbias
@@ -243,7 +247,7 @@ def _first_max(windows) -> tuple[np.ndarray, np.ndarray]:
         if y is None:
             y, idx = v.copy(), np.zeros(v.shape, dtype=np.int32)
             continue
-        better = (v > y) | np.isnan(v)          # strict: the first max wins; NaN propagates
+        better = (v > y) | np.isnan(v)      # strict: the first max wins; NaN propagates
         idx = np.where(better, np.int32(n), idx)
         y = np.maximum(y, v)
     return y, idx
@@ -254,8 +258,8 @@ def _max_pool_tiles(x: np.ndarray, k, out, fn: str) -> tuple[np.ndarray, VJP]:
     elementwise work on contiguous planes (strided slices of a 2x2 grid are slow)."""
     N, C = x.shape[:2]
     Hc, Wc = out[0] * k[0], out[1] * k[1]
-    planes = np.ascontiguousarray(x[:, :, :Hc, :Wc].reshape(N, C, out[0], k[0], out[1], k[1])
-                                  .transpose(3, 5, 0, 1, 2, 4))
+    tiles = x[:, :, :Hc, :Wc].reshape(N, C, out[0], k[0], out[1], k[1])
+    planes = np.ascontiguousarray(tiles.transpose(3, 5, 0, 1, 2, 4))
     y, idx = _first_max(planes.reshape((-1, N, C) + out))
 
     def vjp(dy):
@@ -264,19 +268,19 @@ def _max_pool_tiles(x: np.ndarray, k, out, fn: str) -> tuple[np.ndarray, VJP]:
         dplanes = np.stack([np.where(idx == n, dy, zero)    # dy to the arg max
                             for n in range(k[0] * k[1])])
         dx = np.zeros(x.shape, dtype=y.dtype)
-        dx[:, :, :Hc, :Wc] = dplanes.reshape(k + (N, C) + out).transpose(2, 3, 4, 0, 5, 1) \
-            .reshape(N, C, Hc, Wc)
+        dtiles = dplanes.reshape(k + (N, C) + out).transpose(2, 3, 4, 0, 5, 1)
+        dx[:, :, :Hc, :Wc] = dtiles.reshape(N, C, Hc, Wc)
         return (dx,)
     return y, vjp
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
-    """Max pooling; see ``max_pool2d_vjp``. Same as ``torch.nn.functional.max_pool2d``."""
+    """Max pooling (see ``max_pool2d_vjp``); same as torch's ``max_pool2d``."""
     return max_pool2d_vjp(x, kernel_size, stride, padding)[0]
 
 
 def avg_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, VJP]:
-    """Average pooling, eq. (7.13), and its VJP: each window spreads dy / (kH·kW) evenly.
+    """Average pooling, eq. (7.13), and its VJP: a window spreads dy / (kH·kW) evenly.
 
     Zero padding counts in the average (torch's ``count_include_pad=True``).
     ``vjp(dy)`` returns ``(dx,)``. Same as ``torch.nn.functional.avg_pool2d``.
@@ -286,12 +290,13 @@ def avg_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, 
     scale = 1.0 / (k[0] * k[1])
     N, C = x.shape[:2]
     if s == k and p == (0, 0):
-        # non-overlapping windows: a reshape to (N, C, H_out, kH, W_out, kW) and one mean
+        # non-overlapping windows: reshape to (N, C, H_out, kH, W_out, kW), one mean
         Hc, Wc = out[0] * k[0], out[1] * k[1]
-        y = x[:, :, :Hc, :Wc].reshape(N, C, out[0], k[0], out[1], k[1]).mean(axis=(3, 5))
+        tiles = x[:, :, :Hc, :Wc].reshape(N, C, out[0], k[0], out[1], k[1])
+        y = tiles.mean(axis=(3, 5))
 
         def vjp(dy):
-            dy = check_dout(dy, y.shape, fn) * scale       # each input gets dy / (kH·kW)
+            dy = check_dout(dy, y.shape, fn) * scale     # each input gets dy / (kH·kW)
             dx = np.zeros(x.shape, dtype=y.dtype)
             dx[:, :, :Hc, :Wc] = np.broadcast_to(
                 dy[:, :, :, None, :, None], (N, C, out[0], k[0], out[1], k[1])
@@ -315,5 +320,5 @@ def avg_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, 
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
-    """Average pooling; see ``avg_pool2d_vjp``. Same as ``torch.nn.functional.avg_pool2d``."""
+    """Average pooling (see ``avg_pool2d_vjp``); same as torch's ``avg_pool2d``."""
     return avg_pool2d_vjp(x, kernel_size, stride, padding)[0]

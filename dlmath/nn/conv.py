@@ -1,5 +1,5 @@
-"""Convolution and pooling layers (Chapter 7): ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``,
-``Flatten``, with torch's parameter names, layouts and initialization."""
+"""Convolution and pooling layers (Chapter 7): ``Conv2d``, ``MaxPool2d``,
+``AvgPool2d``, ``Flatten``, with torch's parameter names, layouts and initialization."""
 from __future__ import annotations
 
 import math
@@ -23,7 +23,7 @@ def _x4(layer: Module, x) -> np.ndarray:
 
 
 class Conv2d(Module):
-    """2-D convolution, eq. (7.3); params ``weight`` (C_out, C_in, kH, kW), ``bias`` (C_out,).
+    """2-D convolution, eq. (7.3); ``weight`` (C_out, C_in, kH, kW), ``bias`` (C_out,).
 
     Initialized like ``torch.nn.Conv2d``: W ~ U(-1/√fan_in, 1/√fan_in) (Kaiming-uniform
     with a = √5, fan_in = C_in·kH·kW) and b ~ U(-1/√fan_in, 1/√fan_in), drawn from
@@ -40,19 +40,21 @@ class Conv2d(Module):
         self.stride = _pair(stride, fn, "stride", 1)
         self.padding = _pair(padding, fn, "padding", 0)
         self.dilation = _pair(dilation, fn, "dilation", 1)
-        W = self._params["weight"] = np.empty((out_channels, in_channels) + self.kernel_size)
+        shape = (out_channels, in_channels) + self.kernel_size
+        W = self._params["weight"] = np.empty(shape)
         init.kaiming_uniform_(W, a=math.sqrt(5), rng=rng)
         if bias:
-            fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in)
-            self._params["bias"] = init.uniform_(np.empty(out_channels), -bound, bound, rng)
+            bound = 1 / math.sqrt(init.fan_in_and_fan_out(shape)[0])
+            b = init.uniform_(np.empty(out_channels), -bound, bound, rng)
+            self._params["bias"] = b
 
     @classmethod
     def from_torch(cls, module) -> "Conv2d":
         if module.groups != 1 or module.padding_mode != "zeros" \
                 or isinstance(module.padding, str):
-            raise ValueError(f"Conv2d.from_torch: only groups=1, padding_mode='zeros' and "
-                             f"integer padding are supported, got groups={module.groups}, "
+            raise ValueError(f"Conv2d.from_torch: only groups=1, padding_mode='zeros' "
+                             f"and integer padding are supported, got "
+                             f"groups={module.groups}, "
                              f"padding_mode={module.padding_mode!r}, "
                              f"padding={module.padding!r}")
         layer = cls(module.in_channels, module.out_channels, tuple(module.kernel_size),
@@ -63,8 +65,8 @@ class Conv2d(Module):
     def forward(self, x):
         x = _x4(self, x)
         if x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d: x must have C={self.in_channels} channels (axis 1), "
-                             f"got shape {x.shape}")
+            raise ValueError(f"Conv2d: x must have C={self.in_channels} channels "
+                             f"(axis 1), got shape {x.shape}")
         y, vjp = F.conv2d_vjp(x, self._params["weight"], self._params.get("bias"),
                               self.stride, self.padding, self.dilation)
 
@@ -75,7 +77,8 @@ class Conv2d(Module):
         return self._save(y, backward)
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+        return (f"{self.in_channels}, {self.out_channels}, "
+                f"kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}"
                 + (f", dilation={self.dilation}" if self.dilation != (1, 1) else "")
                 + (", bias=False" if "bias" not in self._params else ""))
@@ -88,20 +91,23 @@ class _Pool2d(Module):
         super().__init__()
         fn = self._name
         self.kernel_size = _pair(kernel_size, fn, "kernel_size", 1)
-        self.stride = self.kernel_size if stride is None else _pair(stride, fn, "stride", 1)
+        self.stride = self.kernel_size if stride is None \
+            else _pair(stride, fn, "stride", 1)
         self.padding = _pair(padding, fn, "padding", 0)
 
     @classmethod
     def _torch_args(cls, module):
-        return [tuple(v) if isinstance(v, (tuple, list)) else v for v in
-                (module.kernel_size, module.stride or module.kernel_size, module.padding)]
+        args = (module.kernel_size, module.stride or module.kernel_size, module.padding)
+        return [tuple(v) if isinstance(v, (tuple, list)) else v for v in args]
 
     def forward(self, x):
-        y, vjp = type(self)._vjp(_x4(self, x), self.kernel_size, self.stride, self.padding)
+        x = _x4(self, x)
+        y, vjp = type(self)._vjp(x, self.kernel_size, self.stride, self.padding)
         return self._save(y, lambda dy: (vjp(dy), {}))
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}")
 
 
 class MaxPool2d(_Pool2d):
@@ -110,9 +116,10 @@ class MaxPool2d(_Pool2d):
 
     @classmethod
     def from_torch(cls, module) -> "MaxPool2d":
-        if module.ceil_mode or module.return_indices or module.dilation not in (1, (1, 1)):
-            raise ValueError("MaxPool2d.from_torch: ceil_mode, return_indices and dilation "
-                             "are not supported")
+        if module.ceil_mode or module.return_indices \
+                or module.dilation not in (1, (1, 1)):
+            raise ValueError("MaxPool2d.from_torch: ceil_mode, return_indices and "
+                             "dilation are not supported")
         return cls(*cls._torch_args(module))
 
 
@@ -124,8 +131,8 @@ class AvgPool2d(_Pool2d):
     def from_torch(cls, module) -> "AvgPool2d":
         if module.ceil_mode or not module.count_include_pad \
                 or module.divisor_override is not None:
-            raise ValueError("AvgPool2d.from_torch: ceil_mode, count_include_pad=False and "
-                             "divisor_override are not supported")
+            raise ValueError("AvgPool2d.from_torch: ceil_mode, count_include_pad=False "
+                             "and divisor_override are not supported")
         return cls(*cls._torch_args(module))
 
 
@@ -150,8 +157,8 @@ class Flatten(Module):
         a = self.start_dim + nd if self.start_dim < 0 else self.start_dim
         b = self.end_dim + nd if self.end_dim < 0 else self.end_dim
         if not (0 <= a < nd and 0 <= b < nd and a <= b):
-            raise ValueError(f"Flatten: start_dim={self.start_dim}, end_dim={self.end_dim} "
-                             f"do not fit x of shape {x.shape}")
+            raise ValueError(f"Flatten: start_dim={self.start_dim}, "
+                             f"end_dim={self.end_dim} do not fit x of shape {x.shape}")
         shape = x.shape
         y = x.reshape(shape[:a] + (-1,) + shape[b + 1:])
         return self._save(y, lambda dy: ((dy.reshape(shape),), {}))

@@ -58,7 +58,8 @@ def _pool_case(name, kind, xs, dtype) -> Case:
     dy = g.standard_normal(xs[:2] + (xs[2] // 2, xs[3] // 2)).astype(dtype)
     xt, dyt = torch.tensor(x, requires_grad=True), torch.tensor(dy)
     f_np = F.max_pool2d_vjp if kind == "max" else F.avg_pool2d_vjp
-    f_t = torch.nn.functional.max_pool2d if kind == "max" else torch.nn.functional.avg_pool2d
+    TF = torch.nn.functional
+    f_t = TF.max_pool2d if kind == "max" else TF.avg_pool2d
 
     def run_numpy():
         return f_np(x, 2)[1](dy)
