@@ -4,9 +4,9 @@ Layouts are torch's: x is (N, C, H, W), a convolution weight (C_out, C_in, kH, k
 Each ``*_vjp`` function returns ``(y, vjp)`` like ``dlmath.functional.dense``::
 
     y, vjp = conv2d_vjp(x, weight, bias, stride=1, padding=1)
-    dx, dweight, dbias = vjp(dy)                 # eqs. (7.8)-(7.10)
+    dx, dweight, dbias = vjp(dy)                 # eq-conv-dx/dw/db
 
-How the convolution is computed (Chapter 7.3): the padded input is copied,
+How the convolution is computed (Chapter 7, notebook 2): the padded input is copied,
 one contiguous slice per kernel offset (i, j), into a column matrix
 ``cols[c, i, j, n, p, q] = x_pad[n, c, s·p + d·i, s·q + d·j]`` of shape
 (C·kH·kW, N·H_out·W_out): *im2col*. The convolution is then one matrix
@@ -46,7 +46,7 @@ def _pair(v, fn: str, name: str, minimum: int) -> tuple[int, int]:
 
 def conv_output_size(n: int, k: int, stride: int = 1, padding: int = 0,
                      dilation: int = 1) -> int:
-    """Output length along one axis, eq. (7.4): ⌊(n + 2p - d(k - 1) - 1) / s⌋ + 1."""
+    """Output length along one axis, eq-outsize: ⌊(n + 2p - d(k - 1) - 1)/s⌋ + 1."""
     return (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
 
 
@@ -152,7 +152,7 @@ def _check_conv(x, weight, bias, fn: str):
 
 def conv2d_vjp(x, weight, bias=None, stride=1, padding=0,
                dilation=1) -> tuple[np.ndarray, VJP]:
-    """2-D cross-correlation, eq. (7.3), and its VJP, eqs. (7.8)-(7.10).
+    """2-D cross-correlation, eq-conv2d, and its VJP, eq-conv-dx/dw/db.
 
     x: (N, C_in, H, W), weight: (C_out, C_in, kH, kW), bias: (C_out,) or None;
     stride, padding, dilation: an int or a pair. Returns y (N, C_out, H_out, W_out)
@@ -178,11 +178,11 @@ def conv2d_vjp(x, weight, bias=None, stride=1, padding=0,
         dy = check_dout(dy, y.shape, fn)
         dy2 = np.ascontiguousarray(dy.transpose(1, 0, 2, 3), dtype=y.dtype)
         dy2 = dy2.reshape(O, -1)
-        # eq. (7.9), dW = dy colsᵀ, computed as (cols dyᵀ)ᵀ: OpenBLAS splits the long
+        # eq-conv-dw, dW = dy colsᵀ, computed as (cols dyᵀ)ᵀ: OpenBLAS splits the long
         # reduction N·L far better across threads with the taller left operand
         dweight = (cols @ dy2.T).T.reshape(weight.shape)
-        dbias = dy2.sum(axis=1) if bias is not None else None         # eq. (7.10)
-        dcols = (W2.T @ dy2).reshape((C,) + tuple(k) + (N,) + out)  # eq. (7.8): Wᵀ dy,
+        dbias = dy2.sum(axis=1) if bias is not None else None         # eq-conv-db
+        dcols = (W2.T @ dy2).reshape((C,) + tuple(k) + (N,) + out)  # eq-conv-dx: Wᵀ dy,
         dxp = _col2im(dcols, padded_shape, k, s, d, out)              # then col2im
         dx = dxp[:, :, p[0]:padded_shape[2] - p[0], p[1]:padded_shape[3] - p[1]]
         return np.ascontiguousarray(dx.transpose(1, 0, 2, 3)), dweight, dbias
@@ -210,7 +210,7 @@ def _pool_args(x, kernel_size, stride, padding, fn: str):
 
 
 def max_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, VJP]:
-    """Max pooling, eq. (7.12), and its VJP: dy goes to the arg max of each window.
+    """Max pooling, eq-maxpool-dx, and its VJP: dy goes to the arg max of each window.
 
     x: (N, C, H, W); kernel_size, stride (default: kernel_size), padding: an int
     or a pair. Ties go to the first maximum in row-major window order, as in
@@ -280,7 +280,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
 
 
 def avg_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, VJP]:
-    """Average pooling, eq. (7.13), and its VJP: a window spreads dy / (kH·kW) evenly.
+    """Average pooling and its VJP (Exercise 7.3): a window spreads dy / (kH·kW) evenly.
 
     Zero padding counts in the average (torch's ``count_include_pad=True``).
     ``vjp(dy)`` returns ``(dx,)``. Same as ``torch.nn.functional.avg_pool2d``.

@@ -23,11 +23,11 @@ def _x4(layer: Module, x) -> np.ndarray:
 
 
 class Conv2d(Module):
-    """2-D convolution, eq. (7.3); ``weight`` (C_out, C_in, kH, kW), ``bias`` (C_out,).
+    """2-D convolution, eq-conv2d; ``weight`` (C_out, C_in, kH, kW), ``bias`` (C_out,).
 
     Initialized like ``torch.nn.Conv2d``: W ~ U(-1/√fan_in, 1/√fan_in) (Kaiming-uniform
     with a = √5, fan_in = C_in·kH·kW) and b ~ U(-1/√fan_in, 1/√fan_in), drawn from
-    ``rng`` (default ``dlmath.rng``). ``backward`` applies eqs. (7.8)-(7.10).
+    ``rng`` (default ``dlmath.rng``). ``backward`` applies eq-conv-dx/dw/db.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
@@ -70,7 +70,7 @@ class Conv2d(Module):
         y, vjp = F.conv2d_vjp(x, self._params["weight"], self._params.get("bias"),
                               self.stride, self.padding, self.dilation)
 
-        def backward(dy):                        # eqs. (7.8)-(7.10)
+        def backward(dy):                        # eq-conv-dx/dw/db
             dx, dW, db = vjp(dy)
             grads = {"weight": dW} if db is None else {"weight": dW, "bias": db}
             return (dx,), grads
@@ -111,7 +111,7 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """Max pooling, eq. (7.12): backward routes dy to each window's (first) arg max."""
+    """Max pooling; backward routes dy to each window's first arg max, eq-maxpool-dx."""
     _vjp = staticmethod(F.max_pool2d_vjp)
 
     @classmethod
@@ -124,7 +124,7 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
-    """Average pooling, eq. (7.13): backward spreads dy / (kH·kW) over each window."""
+    """Average pooling, Exercise 7.3: backward spreads dy / (kH·kW) over each window."""
     _vjp = staticmethod(F.avg_pool2d_vjp)
 
     @classmethod
