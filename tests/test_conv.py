@@ -229,3 +229,11 @@ def test_pool_and_layer_bad_input_errors():
     with pytest.raises(RuntimeError, match="backward called before forward"):
         nn.MaxPool2d(2).backward(np.zeros((2, 3, 4, 4)))
 
+
+
+@pytest.mark.parametrize("k, s", [(2, None), (3, 1), (3, 2)])
+def test_max_pool2d_propagates_nan_like_torch(g, k, s):
+    x = g.standard_normal((2, 3, 6, 6))
+    x[0, 0, 0, 0] = x[0, 0, 1, 1] = x[1, 2, 3, 3] = np.nan   # two NaNs share a window
+    check_vjp(lambda x: F.max_pool2d_vjp(x, k, s), lambda x: TF.max_pool2d(x, k, s),
+              [x], **EXACT, name="max_pool2d with NaN", against="torch", verbose=False)

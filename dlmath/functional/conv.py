@@ -241,15 +241,20 @@ def max_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, 
 
 
 def _first_max(windows) -> tuple[np.ndarray, np.ndarray]:
-    """Elementwise max over a sequence of arrays and the index of the first maximum."""
-    y = idx = None
-    for n, v in enumerate(windows):
-        if y is None:
-            y, idx = v.copy(), np.zeros(v.shape, dtype=np.int32)
-            continue
-        better = (v > y) | np.isnan(v)      # strict: the first max wins; NaN propagates
-        idx = np.where(better, np.int32(n), idx)
-        y = np.maximum(y, v)
+    """Elementwise max over a sequence of arrays and the index of the first maximum.
+
+    torch's rule: a later value replaces the maximum only if strictly larger, and
+    a NaN always propagates (its index: the last NaN of the window).
+    """
+    windows = list(windows)
+    y = windows[0].copy()
+    idx = np.zeros(y.shape, dtype=np.int8 if len(windows) < 128 else np.int32)
+    for n, v in enumerate(windows[1:], 1):
+        idx = np.where(v > y, idx.dtype.type(n), idx)   # strict: the first max wins
+        np.maximum(y, v, out=y)                          # NaN propagates
+    if np.isnan(y).any():
+        for n, v in enumerate(windows):
+            idx[np.isnan(v)] = n
     return y, idx
 
 
