@@ -7,7 +7,7 @@ Each ``*_vjp`` function returns ``(y, vjp)`` like ``dlmath.functional.dense``::
     dx, dweight, dbias = vjp(dy)                 # eq-conv-dx/dw/db
 
 How the convolution is computed (Chapter 7, notebook 2): the padded input is copied,
-one contiguous slice per kernel offset (i, j), into a column matrix
+one slice per kernel offset (i, j) into a contiguous column matrix
 ``cols[c, i, j, n, p, q] = x_pad[n, c, s·p + d·i, s·q + d·j]`` of shape
 (C·kH·kW, N·H_out·W_out): *im2col*. The convolution is then one matrix
 product ``y = W cols`` with W reshaped to (C_out, C·kH·kW). The backward
@@ -103,7 +103,7 @@ def _im2col(xp_t: np.ndarray, k, s, d, out) -> np.ndarray:
     C, N = xp_t.shape[:2]
     cols = np.empty((C, k[0], k[1], N) + out, dtype=xp_t.dtype)
     for i, j, rows, columns in _offsets(k, s, d, out):
-        cols[:, i, j] = xp_t[:, :, rows, columns]          # one contiguous slice copy
+        cols[:, i, j] = xp_t[:, :, rows, columns]          # one slice copy per offset
     return cols
 
 
