@@ -113,3 +113,47 @@ def test_metadata_marks_solution_and_graded_cells():
     assert [m["solution"] for m in meta] == [True, False, True, False]
     assert [m.get("points") for m in meta if m["grade"]] == [1, 1]
     assert all(m["locked"] for m in meta if m["grade"])
+
+
+def _solution_lines(path: Path) -> set[str]:
+    """The distinctive lines (>= 25 characters) between the solution markers of a notebook."""
+    lines, inside = set(), False
+    for c in json.loads(path.read_text())["cells"]:
+        if c["cell_type"] != "code":
+            continue
+        for line in "".join(c["source"]).splitlines():
+            s = line.strip()
+            if s in ("### BEGIN SOLUTION", "### END SOLUTION"):
+                inside = s.startswith("### BEGIN")
+            elif inside and len(s) >= 25 and not s.startswith("#"):
+                lines.add(s)
+    return lines
+
+
+def test_student_edition_builds_without_solution_text(tmp_path):
+    """`make student`'s book: built with -W, and no solution line appears on any page."""
+    import html
+    import re
+
+    out = tmp_path / "student"
+    subprocess.run([sys.executable, str(ROOT / "tools/student_edition.py"), "--out", str(out)],
+                   check=True, capture_output=True, timeout=1200)
+    # highlighted code is split into <span>s: compare the text a reader sees
+    pages = {p: html.unescape(re.sub(r"<[^>]+>", "", p.read_text(encoding="utf-8")))
+             for p in (out / "_build/html/chapters").rglob("*.html")}
+    assert len(pages) >= len(NOTEBOOKS)
+    for nb in NOTEBOOKS:
+        page = out / "_build/html" / nb.relative_to(ROOT).with_suffix(".html")
+        text = pages[page]
+        cells = json.loads(nb.read_text())["cells"]
+        checks = [line.strip() for c in cells if c["cell_type"] == "code"
+                  for line in "".join(c["source"]).splitlines()
+                  if re.fullmatch(r"\s*\w+\.check_\w+\(.*\)\s*", line)]
+        assert all(c in text for c in checks), \
+            "the search must find the code that is on the page (its check calls)"
+        assert "NotImplementedError" in text or not _solution_lines(nb)
+        leaked = [s for s in _solution_lines(nb) if s in text]
+        assert not leaked, f"{page.name} shows solution lines: {leaked[:3]}"
+        raw = page.read_text(encoding="utf-8")
+        assert f"blob/main/student/{nb.relative_to(ROOT)}" in raw, \
+            "the Colab link must open the student notebook"

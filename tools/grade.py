@@ -75,8 +75,8 @@ def grade_notebook(path: Path, instructor: dict, timeout: int = 300) -> list[dic
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.from_dict(restore_checks(json.loads(path.read_text(encoding="utf-8")),
-                                           instructor))
+    nb = nbformat.reads(json.dumps(restore_checks(
+        json.loads(path.read_text(encoding="utf-8")), instructor)), as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     rows = []
