@@ -5,7 +5,9 @@
 markers ``### BEGIN SOLUTION`` and ``### END SOLUTION`` by
 ``raise NotImplementedError()`` (indented like the block), clearing the
 outputs of the cells it changed and of the checks after them, and un-hiding
-the solution cells so that students see where to write.
+the solution cells so that students see where to write. Hidden tests in a
+check cell (between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``,
+nbgrader's markers) are removed too: only the instructor's source runs them.
 
 ``python -m dlmath.student --sync chapters`` writes nbgrader's cell metadata
 (solution cells; locked, graded check cells with points) into every notebook,
@@ -19,6 +21,8 @@ import re
 from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+                    re.M | re.S)
 STUB = "raise NotImplementedError()  # your code here"
 
 
@@ -60,6 +64,8 @@ def student_notebook(nb: dict) -> dict:
         elif not (after_solution and re.search(r"\bcheck_\w+\(", src)):
             after_solution = False
             continue
+        else:                                   # a check cell: its hidden tests go
+            cell["source"] = HIDDEN.sub("", src)
         cell["outputs"], cell["execution_count"] = [], None
     return nb
 
