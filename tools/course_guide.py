@@ -98,7 +98,7 @@ def render_markdown(rows: list[Notebook]) -> str:
     lines += ["", "Total per chapter (reading and exercises): "
               + "; ".join(f"Chapter {c}: {_hours(m)}" for c, m in mins.items()) + ".", ""]
     lines += ["### Prerequisites", "",
-              "```{figure} prerequisites.png", ":name: fig-prerequisites",
+              "```{figure} _generated/prerequisites.png", ":name: fig-prerequisites",
               ":alt: A graph of the notebooks, one column per chapter, with an arrow from "
               "each notebook to the notebooks that build on it.", "",
               "Prerequisites between notebooks: an arrow from A to B means read A before B.",
