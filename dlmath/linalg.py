@@ -253,7 +253,7 @@ def pca_reconstruct(model: PCA, Z) -> np.ndarray:
     return Z @ model.components + model.mean
 
 
-# ----------------------------------------------------------- factorizations (Chapter 1.5)
+# ------------------------------------------------------ factorizations (Chapter 1.5)
 def _check_triangular_system(T, b, fn):
     T = as_float_array(T, fn, "T", ndim=2, layout="(n, n)")
     b = as_float_array(b, fn, "b", ndim=(1, 2), layout="(n,) or (n, k)")
@@ -279,8 +279,8 @@ def solve_triangular(T, b, lower: bool = True) -> np.ndarray:
     n = T.shape[0]
     d = np.diag(T)
     if np.any(d == 0):
-        raise ValueError(f"solve_triangular: T is singular, T[{int(np.argmin(np.abs(d)))}, "
-                         f"{int(np.argmin(np.abs(d)))}] = 0")
+        i = int(np.argmin(np.abs(d)))
+        raise ValueError(f"solve_triangular: T is singular, T[{i}, {i}] = 0")
     x = np.zeros(b.shape, dtype=np.result_type(T, b))
     order = range(n) if lower else range(n - 1, -1, -1)
     for i in order:
@@ -290,7 +290,7 @@ def solve_triangular(T, b, lower: bool = True) -> np.ndarray:
 
 
 def cholesky(A) -> np.ndarray:
-    """Lower-triangular L with positive diagonal and ``A = L Lᵀ`` (Chapter 1.5, eq. (eq-chol)).
+    """Lower-triangular L, positive diagonal, ``A = L Lᵀ`` (Chapter 1.5, eq. (eq-chol)).
 
     Matching entry (i, j), i >= j, of ``A = L Lᵀ`` gives, column by column,
     ``L_jj = sqrt(A_jj - Σ_{k<j} L_jk²)`` and
@@ -315,7 +315,7 @@ def cholesky(A) -> np.ndarray:
 def _check_qr(A, fn):
     A = as_float_array(A, fn, "A", ndim=2, layout="(m, n)")
     if A.shape[0] < A.shape[1]:
-        raise ValueError(f"{fn}: A must have m >= n (at least as many rows as columns), "
+        raise ValueError(f"{fn}: A must have m >= n (no more columns than rows), "
                          f"got shape {A.shape}")
     return A
 
@@ -355,7 +355,7 @@ def gram_schmidt(A, modified: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
 
 def householder_qr(A) -> tuple[np.ndarray, np.ndarray]:
-    """Reduced QR ``A = Q R`` by Householder reflections (Chapter 1.5, eq. (eq-householder)).
+    """Reduced QR ``A = Q R`` by Householder reflections (Chapter 1.5, (eq-householder)).
 
     Step j reflects ``x = R[j:, j]`` onto ``α e_1`` with
     ``H = I - 2 v vᵀ``, ``v ∝ x - α e_1``, ``α = -sign(x_1) ‖x‖`` (the sign
@@ -389,7 +389,7 @@ def householder_qr(A) -> tuple[np.ndarray, np.ndarray]:
 
 
 def qr(A, method: str = "householder") -> tuple[np.ndarray, np.ndarray]:
-    """Reduced QR by ``"householder"``, ``"mgs"`` (modified) or ``"cgs"`` (classical Gram-Schmidt).
+    """Reduced QR by ``"householder"``, ``"mgs"`` or ``"cgs"`` (modified/classical GS).
 
     See :func:`householder_qr` and :func:`gram_schmidt` for shapes and signs.
     """
@@ -397,4 +397,5 @@ def qr(A, method: str = "householder") -> tuple[np.ndarray, np.ndarray]:
         return householder_qr(A)
     if method in ("mgs", "cgs"):
         return gram_schmidt(A, modified=method == "mgs")
-    raise ValueError(f"qr: method must be 'householder', 'mgs' or 'cgs', got {method!r}")
+    raise ValueError(f"qr: method must be 'householder', 'mgs' or 'cgs', "
+                     f"got {method!r}")

@@ -178,7 +178,7 @@ def test_pca_bad_input():
         L.align_signs(np.ones((2, 2)), np.ones((2, 3)))
 
 
-# --------------------------------------------- Chapter 1.5: triangular solves, Cholesky, QR
+# ------------------------------------- Chapter 1.5: triangular solves, Cholesky, QR
 def spd(g, n, cond=10.0):
     """A symmetric positive definite (n, n) matrix with condition number ``cond``."""
     Q, _ = np.linalg.qr(g.standard_normal((n, n)))
@@ -203,7 +203,7 @@ def test_cholesky_rejects_bad_input():
         L.cholesky(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="must be symmetric"):
         L.cholesky(np.array([[2.0, 1.0], [0.0, 2.0]]))
-    with pytest.raises(ValueError, match=r"must be square \(n, n\), got shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"A must be square \(n, n\), got shape \(2, "):
         L.cholesky(np.ones((2, 3)))
     with pytest.raises(TypeError, match="got a torch.Tensor"):
         L.cholesky(torch.eye(2))
@@ -235,7 +235,7 @@ def test_solve_triangular_bad_input():
         L.solve_triangular(np.array([[1.0, 0.0], [1.0, 0.0]]), np.ones(2))
     with pytest.raises(ValueError, match=r"b must have n=2 rows to match T \(2, 2\)"):
         L.solve_triangular(np.eye(2), np.ones(3))
-    with pytest.raises(ValueError, match=r"T must be square \(n, n\), got shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"T must be square \(n, n\), got shape \(2, "):
         L.solve_triangular(np.ones((2, 3)), np.ones(2))
 
 
@@ -300,7 +300,7 @@ def test_orthogonality_loss_ordering_cgs_mgs_householder(g):
 
 
 def test_qr_bad_input():
-    with pytest.raises(ValueError, match=r"gram_schmidt: A must have m >= n .* shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"gram_schmidt: A must have m >= n .* \(2, 3\)"):
         L.gram_schmidt(np.ones((2, 3)))
     with pytest.raises(ValueError, match="method must be"):
         L.qr(np.eye(2), "givens")
