@@ -355,7 +355,7 @@ def gram_schmidt(A, modified: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
 
 def householder_qr(A) -> tuple[np.ndarray, np.ndarray]:
-    """Reduced QR ``A = Q R`` by Householder reflections (Chapter 1.5, (eq-householder)).
+    """Reduced QR ``A = Q R`` by Householder reflections (Chapter 1.5, eq-householder).
 
     Step j reflects ``x = R[j:, j]`` onto ``α e_1`` with
     ``H = I - 2 v vᵀ``, ``v ∝ x - α e_1``, ``α = -sign(x_1) ‖x‖`` (the sign

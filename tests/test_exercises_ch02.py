@@ -152,7 +152,7 @@ def test_wrong_messages_say_what_is_wrong():
         ch02.check_softplus(softplus_naive)
 
 
-# --- notebook 2.5: reference solutions from the notebook, plausible wrong answers --------
+# --- notebook 2.5: solutions from the notebook, plausible wrong answers ------------
 from tests.notebook_solutions import solutions  # noqa: E402
 
 NB25 = "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb"
@@ -181,7 +181,7 @@ def cov_grad_precision(Sigma, S):  # the gradient in the precision Λ = Σ⁻¹ 
     return S - Sigma
 
 
-def hvp_no_softmax_coupling(W, X, y, V):  # forgets the -p pᵀ part of the softmax Jacobian
+def hvp_no_softmax_coupling(W, X, y, V):  # forgets -p pᵀ in the softmax Jacobian
     P = _softmax_rows(X @ W.T)
     return (P * (X @ V.T)).T @ X / len(X)
 
@@ -211,7 +211,8 @@ NB25_CHECKS = [
     (ch02.check_grad_gaussian_cov, "grad_gaussian_cov",
      [cov_grad_forgets_chain, cov_grad_sign, cov_grad_order, cov_grad_precision]),
     (ch02.check_hvp_softmax_regression, "hvp_softmax_regression",
-     [hvp_no_softmax_coupling, hvp_forgets_mean, hvp_finite_difference, hvp_transposed]),
+     [hvp_no_softmax_coupling, hvp_forgets_mean, hvp_finite_difference,
+      hvp_transposed]),
 ]
 
 
@@ -222,14 +223,17 @@ def test_nb25_notebook_solution_passes(check, name, capsys):
     assert "✓" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check,wrong", [(c, w) for c, _, ws in NB25_CHECKS for w in ws],
+@pytest.mark.parametrize("check,wrong", [(c, w) for c, _, ws in NB25_CHECKS
+                                         for w in ws],
                          ids=lambda x: getattr(x, "__name__", ""))
 def test_nb25_wrong_answer_fails(check, wrong):
-    with np.errstate(all="ignore"), pytest.raises(AssertionError, match=r"Exercise 2\.[78]"):
+    with np.errstate(all="ignore"), \
+            pytest.raises(AssertionError, match=r"Exercise 2\.[78]"):
         check(wrong)
 
 
-@pytest.mark.parametrize("check", [c for c, _, _ in NB25_CHECKS], ids=lambda x: x.__name__)
+@pytest.mark.parametrize("check", [c for c, _, _ in NB25_CHECKS],
+                         ids=lambda x: x.__name__)
 def test_nb25_stub_is_not_attempted(check):
     with pytest.raises(AssertionError, match="not attempted"):
         check(stub)
@@ -239,7 +243,8 @@ def test_nb25_refuses_torch():
     def cov_grad_autograd(Sigma, S):
         import torch
         St = torch.tensor(Sigma, requires_grad=True)
-        (torch.logdet(St) + torch.trace(torch.linalg.solve(St, torch.tensor(S)))).backward()
+        f = torch.logdet(St) + torch.trace(torch.linalg.solve(St, torch.tensor(S)))
+        f.backward()
         return St.grad.numpy()
 
     with pytest.raises(AssertionError, match="done by hand.*torch"):

@@ -95,7 +95,7 @@ def test_check_rejects_missing_return():
         ch03.check_gaussian_nll(lambda i, t, v: None)
 
 
-# --- notebook 3.5: reference solutions from the notebook, plausible wrong answers --------
+# --- notebook 3.5: solutions from the notebook, plausible wrong answers ------------
 from tests.notebook_solutions import solutions  # noqa: E402
 
 NB35 = "chapters/03_probability_information/05_latent_variables.ipynb"
@@ -110,7 +110,7 @@ def kl_no_minus_one(mu0, lv0, mu1, lv1):  # forgets the -k term
                         + lv1 - lv0, axis=-1)
 
 
-def kl_logvar_as_logstd(mu0, lv0, mu1, lv1):  # σ = exp(logvar) instead of exp(logvar / 2)
+def kl_logvar_as_logstd(mu0, lv0, mu1, lv1):  # σ = exp(logvar), not exp(logvar / 2)
     s0, s1 = np.exp(lv0), np.exp(lv1)
     return np.sum(np.log(s1 / s0) + (s0 ** 2 + (mu0 - mu1) ** 2) / (2 * s1 ** 2) - 0.5,
                   axis=-1)
@@ -124,14 +124,14 @@ def _bins(conf, n_bins):
     return np.minimum((conf * n_bins).astype(int), n_bins - 1)
 
 
-def ece_unweighted(conf, correct, n_bins):  # mean over non-empty bins, not weighted by n_b
+def ece_unweighted(conf, correct, n_bins):  # mean over non-empty bins, unweighted
     b = _bins(conf, n_bins)
     n = np.bincount(b, minlength=n_bins)
     gap = np.bincount(b, correct - conf, minlength=n_bins)
     return np.mean(np.abs(gap[n > 0]) / n[n > 0])
 
 
-def ece_signed(conf, correct, n_bins):  # no absolute value: over- and under-confidence cancel
+def ece_signed(conf, correct, n_bins):  # no |.|: over- and under-confidence cancel
     return abs(np.sum(correct - conf)) / len(conf)
 
 
@@ -142,7 +142,7 @@ def ece_max(conf, correct, n_bins):  # the maximum calibration error instead
     return np.max(np.abs(gap[n > 0]) / n[n > 0])
 
 
-def ece_drops_top_bin(conf, correct, n_bins):  # floor(c B) without the clamp: 1.0 is lost
+def ece_drops_top_bin(conf, correct, n_bins):  # no clamp of floor(c B): 1.0 is lost
     b = (conf * n_bins).astype(int)
     keep = b < n_bins
     gap = np.bincount(b[keep], (correct - conf)[keep], minlength=n_bins)
@@ -163,10 +163,12 @@ def test_nb35_notebook_solution_passes(check, name, capsys):
     assert "✓" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check, wrong", [(c, w) for c, _, ws in NB35_CHECKS for w in ws],
+@pytest.mark.parametrize("check, wrong", [(c, w) for c, _, ws in NB35_CHECKS
+                                          for w in ws],
                          ids=lambda x: getattr(x, "__name__", x))
 def test_nb35_wrong_answer_fails(check, wrong):
-    with np.errstate(all="ignore"), pytest.raises(AssertionError, match=r"Exercise 3\.[89]"):
+    with np.errstate(all="ignore"), \
+            pytest.raises(AssertionError, match=r"Exercise 3\.[89]"):
         getattr(ch03, check)(wrong)
 
 

@@ -114,7 +114,7 @@ def test_check_rejects_stub_and_none(check):
         check(lambda *args: None)
 
 
-# --- notebook 4.5: reference solutions from the notebook, plausible wrong answers --------
+# --- notebook 4.5: solutions from the notebook, plausible wrong answers ------------
 from tests.notebook_solutions import solutions  # noqa: E402
 
 NB45 = "chapters/04_optimization/05_convergence_curvature_constraints.ipynb"
@@ -126,9 +126,9 @@ def _top(M):
 
 NB45_CHECKS = [
     ("check_logreg_smoothness", "logreg_smoothness", [
-        lambda X, lam: _top(X.T @ X) / len(X) + lam,              # forgets σ(1 - σ) <= 1/4
-        lambda X, lam: _top(X.T @ X) / (4 * len(X)),              # forgets the regulariser
-        lambda X, lam: np.trace(X.T @ X) / (4 * len(X)) + lam,    # valid but not smallest
+        lambda X, lam: _top(X.T @ X) / len(X) + lam,  # forgets σ(1 - σ) <= 1/4
+        lambda X, lam: _top(X.T @ X) / (4 * len(X)),  # forgets the regulariser
+        lambda X, lam: np.trace(X.T @ X) / (4 * len(X)) + lam,  # valid but not smallest
         lambda X, lam: np.max(np.sum(X ** 2, 1)) / 4 + lam,       # per-example bound
         lambda X, lam: np.linalg.norm(X, 2) / (4 * len(X)) + lam,  # σ_max, not squared
     ]),

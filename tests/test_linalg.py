@@ -300,7 +300,7 @@ def test_orthogonality_loss_ordering_cgs_mgs_householder(g):
 
 
 def test_qr_bad_input():
-    with pytest.raises(ValueError, match=r"gram_schmidt: A must have m >= n .* \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"gram_schmidt: A must have m >= n .*\(2, 3"):
         L.gram_schmidt(np.ones((2, 3)))
     with pytest.raises(ValueError, match="method must be"):
         L.qr(np.eye(2), "givens")

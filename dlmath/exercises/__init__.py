@@ -60,7 +60,7 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[A
 
 
 def refuse_calls(fn: Callable, names: Iterable[str], *, title: str, why: str) -> None:
-    """Fail a "by hand" exercise whose code uses one of ``names`` (``torch``, ``slogdet``).
+    """Fail a "by hand" exercise whose code uses one of ``names`` (``torch``, ...).
 
     Looks at the names the function's code (and any function nested in it)
     refers to: globals, modules and attributes such as ``np.linalg.slogdet``.

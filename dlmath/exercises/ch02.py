@@ -176,7 +176,7 @@ def check_grad_gaussian_cov(fn) -> None:
 
     title = "Exercise 2.7 grad_gaussian_cov"
     refuse_calls(fn, {"torch", "numerical_grad"}, title=title,
-                 why="derive the gradient with the differential rules and code the formula")
+                 why="derive the gradient with the differential rules and code it")
 
     def ref(Sigma, S):
         St = to_torch(Sigma, requires_grad=True)
@@ -184,7 +184,8 @@ def check_grad_gaussian_cov(fn) -> None:
         return St.grad
 
     g = np.random.default_rng(27)
-    cases = [(_spd(g, n), _spd(g, n)) for n in (3, 5, 1)] + [(np.eye(4), 2.0 * np.eye(4))]
+    cases = [(_spd(g, n), _spd(g, n)) for n in (3, 5, 1)]
+    cases.append((np.eye(4), 2.0 * np.eye(4)))
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-11,
                    hint="d log det Σ = tr(Σ⁻¹ dΣ) and d(Σ⁻¹) = -Σ⁻¹ dΣ Σ⁻¹; "
                         "then move dΣ to the end of each trace with the cyclic rule")

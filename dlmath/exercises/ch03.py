@@ -145,7 +145,7 @@ def check_gaussian_mean_posterior(fn) -> None:
 
 # ----------------------------------------------------- Notebook 3.5: latent variables
 def check_kl_diag_gaussians(fn) -> None:
-    """Exercise 3.8: KL(N(μ₀, diag e^{lv₀}) ‖ N(μ₁, diag e^{lv₁})) per row, inputs (N, d)."""
+    """Exercise 3.8: KL(N(μ₀, diag e^{lv₀}) ‖ N(μ₁, diag e^{lv₁})) per row of (N, d)."""
     import torch
     from torch.distributions import Independent, Normal, kl_divergence
 
@@ -164,10 +164,10 @@ def check_kl_diag_gaussians(fn) -> None:
     cases = [tuple(g.standard_normal((N, d)) for _ in range(4))
              for N, d in ((5, 3), (1, 8), (10, 1))]
     z = np.zeros((4, 2))
-    cases.append((g.standard_normal((4, 2)), g.standard_normal((4, 2)), z, z))  # VAE prior
+    cases.append((g.standard_normal((4, 2)), g.standard_normal((4, 2)), z, z))  # N(0, I)
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
-                   hint="per dimension ½[σ₀²/σ₁² + (μ₁ - μ₀)²/σ₁² - 1 + log σ₁² - log σ₀²], "
-                        "summed over the last axis; σ² = exp(logvar)")
+                   hint="per dimension ½[σ₀²/σ₁² + (μ₁ - μ₀)²/σ₁² - 1 + log σ₁² "
+                        "- log σ₀²], summed over the last axis; σ² = exp(logvar)")
 
 
 def check_expected_calibration_error(fn) -> None:
@@ -181,11 +181,11 @@ def check_expected_calibration_error(fn) -> None:
     def ref(conf, correct, n_bins):
         c, ok = to_torch(conf), to_torch(correct.astype(np.float64))
         b = torch.clamp((c * n_bins).floor().long(), max=n_bins - 1)
-        n = torch.zeros(n_bins, dtype=c.dtype, device=c.device).index_add_(0, b,
-                                                                            torch.ones_like(c))
-        s_conf = torch.zeros_like(n).index_add_(0, b, c)
-        s_acc = torch.zeros_like(n).index_add_(0, b, ok)
-        return (s_acc - s_conf).abs().sum() / len(c)  # Σ_b n_b/N |s_acc/n_b - s_conf/n_b|
+        zeros = torch.zeros(n_bins, dtype=c.dtype, device=c.device)
+        s_conf = zeros.clone().index_add_(0, b, c)
+        s_acc = zeros.clone().index_add_(0, b, ok)
+        # Σ_b n_b/N |s_acc/n_b - s_conf/n_b| = Σ_b |s_acc - s_conf| / N; empty bins give 0
+        return (s_acc - s_conf).abs().sum() / len(c)
 
     g = np.random.default_rng(39)
     cases = []
@@ -196,5 +196,6 @@ def check_expected_calibration_error(fn) -> None:
     cases.append((conf, np.array([0, 1, 0, 1, 1, 1, 0, 1]), 4))
     check_function(fn, ref, cases, title="Exercise 3.9 expected_calibration_error",
                    rtol=1e-10, atol=1e-12,
-                   hint="weight each bin's |accuracy - mean confidence| by its share of "
-                        "the samples; skip empty bins; confidence 1.0 belongs to the last bin")
+                   hint="weight each bin's |accuracy - mean confidence| by its share "
+                        "of the samples; skip empty bins; confidence 1.0 belongs to the "
+                        "last bin")

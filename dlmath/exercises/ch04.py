@@ -199,7 +199,7 @@ def check_logreg_smoothness(fn) -> None:
 
 
 def check_project_affine(fn) -> None:
-    """Exercise 4.9: the closest point to y (n,) on {x : A x = b}, A (m, n) full row rank.
+    """Exercise 4.9: the closest point to y (n,) on {x : A x = b}, A (m, n) of rank m.
 
     The reference uses the null-space method (a different route from the
     Lagrange multipliers): x = x_p + N Nᵀ (y - x_p), x_p = A⁺ b, N a basis of null(A).
@@ -216,5 +216,5 @@ def check_project_affine(fn) -> None:
     cases = [(g.standard_normal(n), g.standard_normal((m, n)), g.standard_normal(m))
              for m, n in ((1, 3), (2, 5), (3, 4), (4, 10))]
     check_function(fn, ref, cases, title="Exercise 4.9 project_affine", rtol=1e-9,
-                   atol=1e-11, hint="stationarity gives x = y - Aᵀν; put it into A x = b "
-                                    "to find ν (an m x m system)")
+                   atol=1e-11, hint="stationarity gives x = y - Aᵀν; put it into "
+                                    "A x = b to find ν (an m x m system)")
