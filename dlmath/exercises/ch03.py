@@ -164,7 +164,8 @@ def check_kl_diag_gaussians(fn) -> None:
     cases = [tuple(g.standard_normal((N, d)) for _ in range(4))
              for N, d in ((5, 3), (1, 8), (10, 1))]
     z = np.zeros((4, 2))
-    cases.append((g.standard_normal((4, 2)), g.standard_normal((4, 2)), z, z))  # N(0, I)
+    mu, lv = g.standard_normal((4, 2)), g.standard_normal((4, 2))
+    cases.append((mu, lv, z, z))  # the VAE prior N(0, I)
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
                    hint="per dimension ½[σ₀²/σ₁² + (μ₁ - μ₀)²/σ₁² - 1 + log σ₁² "
                         "- log σ₀²], summed over the last axis; σ² = exp(logvar)")
@@ -184,7 +185,7 @@ def check_expected_calibration_error(fn) -> None:
         zeros = torch.zeros(n_bins, dtype=c.dtype, device=c.device)
         s_conf = zeros.clone().index_add_(0, b, c)
         s_acc = zeros.clone().index_add_(0, b, ok)
-        # Σ_b n_b/N |s_acc/n_b - s_conf/n_b| = Σ_b |s_acc - s_conf| / N; empty bins give 0
+        # Σ_b n_b/N |s_acc/n_b - s_conf/n_b| = Σ_b |s_acc - s_conf| / N (empty: 0)
         return (s_acc - s_conf).abs().sum() / len(c)
 
     g = np.random.default_rng(39)
@@ -197,5 +198,5 @@ def check_expected_calibration_error(fn) -> None:
     check_function(fn, ref, cases, title="Exercise 3.9 expected_calibration_error",
                    rtol=1e-10, atol=1e-12,
                    hint="weight each bin's |accuracy - mean confidence| by its share "
-                        "of the samples; skip empty bins; confidence 1.0 belongs to the "
-                        "last bin")
+                        "of the samples; skip empty bins; confidence 1.0 belongs to "
+                        "the last bin")
