@@ -12,6 +12,7 @@ refused before it runs.
 """
 from __future__ import annotations
 
+import dis
 import types
 from typing import Any, Callable, Sequence
 
@@ -27,12 +28,13 @@ _FORBIDDEN = ("torch", "dlmath.nn", "dlmath.functional", "dlmath.autodiff")
 
 
 # --------------------------------------------------------------------------- refusal
-def _code_names(code: types.CodeType) -> set[str]:
-    """Global and attribute names a code object (and the functions nested in it) uses."""
-    names = set(code.co_names)
+def _global_names(code: types.CodeType) -> set[str]:
+    """Global names a code object (and the functions nested in it) loads."""
+    names = {ins.argval for ins in dis.get_instructions(code)
+             if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            names |= _code_names(const)
+            names |= _global_names(const)
     return names
 
 
@@ -62,7 +64,7 @@ def _refuse_library(fn: Callable, title: str, what: str) -> None:
         glb = getattr(f, "__globals__", {})
         cells = [c.cell_contents for c in (getattr(f, "__closure__", None) or ())
                  if _cell_ok(c)]
-        for name in sorted(_code_names(code)):
+        for name in sorted(_global_names(code)):
             if name not in glb:
                 continue
             obj = glb[name]
