@@ -1,5 +1,5 @@
-"""Every Chapter 5 check accepts the notebook's solution and rejects stubs, wrong answers
-and solutions that call torch or the dlmath layers they re-derive."""
+"""Every Chapter 5 check accepts the notebook's solution and rejects stubs, wrong
+answers and solutions that call torch or the dlmath layers they re-derive."""
 import numpy as np
 import pytest
 import torch
@@ -80,7 +80,7 @@ def _norm(x):
 WRONG = {
     "check_silu_vjp": [
         _silu_with(lambda z, s: s),                          # forgot the product rule
-        _silu_with(lambda z, s: (z * s) * (1 - z * s)),      # σ's y(1-y) applied to silu's y
+        _silu_with(lambda z, s: (z * s) * (1 - z * s)),      # σ's y(1-y) on silu's y
         _silu_with(lambda z, s: z * s * (1 - s)),            # forgot the σ(z) term
         _silu_with(lambda z, s: s + z * s),                  # forgot (1 - σ)
     ],
@@ -88,26 +88,26 @@ WRONG = {
         _bound(normalize=False),                             # w not made a unit vector
         _bound(aug_R=False),                                 # R without the constant 1
         _bound(square=False),                                # R/γ, not (R/γ)²
-        _bound(reduce=np.mean),                              # mean margin, not the smallest
+        _bound(reduce=np.mean),                              # mean margin, not the min
     ],
     "check_residual_block_vjp": [
         _residual(skip=False),                               # lost the skip path in dx
         _residual(mask=False),                               # no ReLU mask
-        _residual(mean_b2=True),                             # mean instead of sum over batch
+        _residual(mean_b2=True),                             # mean over batch, not sum
         _residual(transpose_dW1=True),                       # dW1 transposed
     ],
     "check_tied_autoencoder_vjp": [
-        _tied(enc=False),                                    # only the decoder's use of W
-        _tied(dec=False),                                    # only the encoder's use of W
-        _tied(prime_of_z=True),                              # σ(1-σ) evaluated at z, not σ(z)
+        _tied(enc=False),                                    # only the decoder's use
+        _tied(dec=False),                                    # only the encoder's use
+        _tied(prime_of_z=True),                              # σ(1-σ) taken at z
         _tied(sigma_prime=False),                            # skipped σ'
     ],
     "check_per_example_grad_norms": [
         lambda x, dy: _norm(dy) * _norm(x),                  # forgot the bias
         lambda x, dy: _norm(dy) ** 2 * (_norm(x) ** 2 + 1),  # squared norms
         lambda x, dy: _norm(dy) + _norm(x),                  # sum instead of product
-        lambda x, dy: np.full(len(x), np.sqrt(np.sum((dy.T @ x) ** 2)
-                                              + np.sum(dy.sum(0) ** 2))),  # batch gradient
+        lambda x, dy: np.full(len(x), np.sqrt(np.sum((dy.T @ x) ** 2)     # the batch's
+                                              + np.sum(dy.sum(0) ** 2))),  # gradient
     ],
 }
 
@@ -126,7 +126,8 @@ def test_check_accepts_the_notebook_solution(check, capsys):
     assert "✓" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check, k", [(c, k) for c in CHECKS for k in range(len(WRONG[c]))])
+@pytest.mark.parametrize("check, k",
+                         [(c, k) for c in CHECKS for k in range(len(WRONG[c]))])
 def test_check_rejects_plausible_wrong_answers(check, k):
     assert len(WRONG[check]) >= 3
     with pytest.raises(AssertionError, match="wrong values|shape"):
@@ -158,12 +159,13 @@ def test_vjp_checks_reject_a_stubbed_vjp_and_a_bare_output():
         ch05.check_residual_block_vjp(lambda x, *p: (x, lambda dy: (dy,)))
 
 
-# ----------------------------------------------------------------- "by hand" is enforced
+# ------------------------------------------------------------ "by hand" is enforced
 def silu_with_torch(z):
     zt = torch.tensor(z, requires_grad=True)
     y = torch.nn.functional.silu(zt)
-    return y.detach().numpy(), lambda dy: (torch.autograd.grad(y, zt, torch.tensor(dy))[0]
-                                           .numpy(),)
+    def vjp(dy):
+        return (torch.autograd.grad(y, zt, torch.tensor(dy))[0].numpy(),)
+    return y.detach().numpy(), vjp
 
 
 def silu_with_dlmath(z):
@@ -181,7 +183,8 @@ def norms_via_helper(x, dy):          # torch hidden in a helper function
 
 
 def residual_with_layers(x, W1, b1, W2, b2):
-    lin1, lin2 = nn.Linear(W1.shape[1], W1.shape[0]), nn.Linear(W2.shape[1], W2.shape[0])
+    lin1 = nn.Linear(W1.shape[1], W1.shape[0])
+    lin2 = nn.Linear(W2.shape[1], W2.shape[0])
     lin1.load_state_dict({"weight": W1, "bias": b1})
     lin2.load_state_dict({"weight": W2, "bias": b2})
     relu = nn.ReLU()
@@ -206,7 +209,14 @@ def residual_with_linear_vjp(x, W1, b1, W2, b2):
     return x + out, vjp
 
 
+def norms_importing_torch(x, dy):     # torch imported inside the function
+    import torch as th
+    return th.linalg.vector_norm(th.tensor(dy), dim=1).numpy() * np.sqrt(
+        np.sum(x * x, axis=1) + 1)
+
+
 @pytest.mark.parametrize("check, fn, what", [
+    ("check_per_example_grad_norms", norms_importing_torch, "torch"),
     ("check_silu_vjp", silu_with_torch, "torch"),
     ("check_silu_vjp", silu_with_dlmath, "dlmath.functional"),
     ("check_per_example_grad_norms", norms_via_helper, "torch"),
