@@ -49,7 +49,7 @@ def _mask_bias(mask, shapes: list, name: str, fn: str, dtype) -> np.ndarray:
 
 
 class MultiheadAttention(Module):
-    """Multi-head attention, eqs. (9.9)-(9.11), like ``torch.nn.MultiheadAttention(batch_first=True)``.
+    """Multi-head attention, eq. (eq-mha) of Chapter 9, like ``torch.nn.MultiheadAttention(batch_first=True)``.
 
     Params: ``in_proj_weight`` (3E, E) = [W_q; W_k; W_v], ``in_proj_bias`` (3E,),
     and the child ``out_proj`` (a ``Linear(E, E)``). Each of the H heads
@@ -141,12 +141,12 @@ class MultiheadAttention(Module):
         W, b = self._params["in_proj_weight"], self._params.get("in_proj_bias")
         Wq, Wk, Wv = W[:E], W[E:2 * E], W[2 * E:]
         bq, bk, bv = (None,) * 3 if b is None else (b[:E], b[E:2 * E], b[2 * E:])
-        Q, q_vjp = F.linear_vjp(q_in, Wq, bq)        # eq. (9.9): the three projections
+        Q, q_vjp = F.linear_vjp(q_in, Wq, bq)        # eq. (eq-mha): the three projections
         K, k_vjp = F.linear_vjp(k_in, Wk, bk)
         V, v_vjp = F.linear_vjp(v_in, Wv, bv)
         Y, P, attn_backward = _attention(self._split(Q), self._split(K), self._split(V),
                                          mask, dtype.type(1.0 / np.sqrt(self.head_dim)))
-        out = self._children["out_proj"].forward(self._merge(Y))   # eq. (9.11)
+        out = self._children["out_proj"].forward(self._merge(Y))   # eq. (eq-mha): merge heads, project
         weights = None
         if need_weights:
             weights = P.mean(axis=1) if average_attn_weights else P
@@ -184,7 +184,7 @@ class MultiheadAttention(Module):
 
 
 class TransformerEncoderLayer(Module):
-    """A transformer block, eqs. (9.16)-(9.17), like ``torch.nn.TransformerEncoderLayer``
+    """A transformer block, eqs. (eq-postnorm)/(eq-prenorm) of Chapter 9, like ``torch.nn.TransformerEncoderLayer``
     with ``batch_first=True``.
 
     Children (torch's names): ``self_attn`` (``MultiheadAttention``), ``linear1``
@@ -264,10 +264,10 @@ class TransformerEncoderLayer(Module):
         if is_causal and src_mask is None:
             src_mask = ~F.causal_mask(x.shape[1])   # torch's bool convention: True = masked
         c = self._children
-        if self.norm_first:                          # pre-norm, eq. (9.17)
+        if self.norm_first:                          # pre-norm, eq. (eq-prenorm)
             x = x + self._sa(c["norm1"](x), src_mask, src_key_padding_mask)
             y = x + self._ff(c["norm2"](x))
-        else:                                        # post-norm, eq. (9.16)
+        else:                                        # post-norm, eq. (eq-postnorm)
             x = c["norm1"](x + self._sa(x, src_mask, src_key_padding_mask))
             y = c["norm2"](x + self._ff(x))
 
