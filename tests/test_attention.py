@@ -1,5 +1,5 @@
 """Attention (Chapter 9) against torch in float64: SDPA and its VJP, positional
-encodings, MultiheadAttention and TransformerEncoderLayer; and their bad-input errors."""
+encodings, MultiheadAttention and TransformerEncoderLayer; their bad-input errors."""
 from __future__ import annotations
 
 import warnings
@@ -28,7 +28,7 @@ def _sdpa_torch(mask=None, **kw):
 
 @st.composite
 def attention_inputs(draw):
-    """q (..., L, E), k (..., S, E), v (..., S, Ev) with 0-2 broadcasting batch/head dims,
+    """q (..., L, E), k (..., S, E), v (..., S, Ev) with 0-2 broadcasting lead dims,
     values drawn by hypothesis, and a mask: none, bool, float, or causal."""
     nb = draw(st.integers(0, 2))
     batch = tuple(draw(st.lists(st.integers(1, 3), min_size=nb, max_size=nb)))
@@ -55,7 +55,8 @@ def attention_inputs(draw):
 @given(attention_inputs())
 def test_sdpa_and_vjp_match_torch(args):
     q, k, v, mask, causal, scale = args
-    check_vjp(lambda q, k, v: F.scaled_dot_product_attention_vjp(q, k, v, mask, causal, scale),
+    check_vjp(lambda q, k, v: F.scaled_dot_product_attention_vjp(q, k, v, mask,
+                                                                 causal, scale),
               _sdpa_torch(mask, is_causal=causal, scale=scale), [q, k, v], **TOL,
               name="sdpa", against="torch", verbose=False)
     y = F.scaled_dot_product_attention(q, k, v, mask, causal, scale)
@@ -86,7 +87,8 @@ def test_fully_masked_rows_give_zeros_like_torch(g, t):
         dq, dk, dv, _ = vjp(np.ones_like(y))
         assert np.all(dq[:, 1] == 0)
         qt, kt, vt = (t(a, requires_grad=True) for a in (q, k, v))
-        yt = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, to_torch(mask))
+        yt = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt,
+                                                              to_torch(mask))
         assert_close(y, yt, **TOL, verbose=False)
         ref = torch.autograd.grad(yt, (qt, kt, vt), torch.ones_like(yt))
         for mine, r in zip((dq, dk, dv), ref):
@@ -115,11 +117,12 @@ def test_float32_stays_float32(g):
                                               attn_mask=np.ones((2, 3, 5), bool)),
      r"attn_mask must broadcast"),
     (lambda g: F.scaled_dot_product_attention(g((3, 4)), g((3, 4)), g((3, 4)),
-                                              attn_mask=np.ones((3, 3), bool), is_causal=True),
-     "not both"),
+                                              attn_mask=np.ones((3, 3), bool),
+                                              is_causal=True), "not both"),
     (lambda g: F.sinusoidal_positional_encoding(4, 5), "must be even"),
     (lambda g: F.rotary_embedding(g((4, 5))), "must be even"),
-    (lambda g: F.rotary_embedding(g((4, 6)), positions=np.arange(3)), "positions must be"),
+    (lambda g: F.rotary_embedding(g((4, 6)), positions=np.arange(3)),
+     "positions must be"),
 ])
 def test_sdpa_bad_input_value_errors(g, call, match):
     with pytest.raises(ValueError, match=match):
@@ -149,7 +152,7 @@ def test_sinusoidal_encoding_matches_its_formula_in_torch():
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(1, 40), half=st.integers(1, 8), k=st.integers(-20, 20))
 def test_a_shift_of_positions_is_a_rotation(n, half, k):
-    """PE[p + k] = R_k PE[p], R_k block-diagonal with 2x2 rotations by k θ_i (eq. 9.13)."""
+    """PE[p + k] = R_k PE[p], R_k block-diagonal with 2x2 rotations by k θ_i."""
     d = 2 * half
     pe = F.sinusoidal_positional_encoding(n + 40, d)
     theta = 10000.0 ** (-np.arange(0, d, 2) / d)
@@ -165,7 +168,7 @@ def test_a_shift_of_positions_is_a_rotation(n, half, k):
 @given(x=arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 7),
                                        st.sampled_from([2, 4, 8])), elements=finite))
 def test_rotary_matches_complex_rotation_in_torch(x):
-    """RoPE as complex multiplication (the LLaMA reference form): (x_2i + i x_2i+1) e^{i p θ_i}."""
+    """RoPE as complex multiplication (LLaMA's form): (x_2i + i x_2i+1) e^{i p θ_i}."""
     n, d = x.shape[-2:]
     theta = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
     rot = torch.polar(torch.ones(n, d // 2, dtype=torch.float64),
@@ -196,19 +199,22 @@ def _randomize(module, seed=0):
 
 
 @settings(max_examples=25, deadline=None)
-@given(N=st.integers(1, 3), L=st.integers(1, 5), S=st.integers(1, 5), H=st.integers(1, 3),
-       dh=st.integers(1, 3), kpm=st.sampled_from(["none", "bool", "float"]),
+@given(N=st.integers(1, 3), L=st.integers(1, 5), S=st.integers(1, 5),
+       H=st.integers(1, 3), dh=st.integers(1, 3),
+       kpm=st.sampled_from(["none", "bool", "float"]),
        am=st.sampled_from(["none", "bool2", "bool3", "float2", "float3"]),
        average=st.booleans(), bias=st.booleans(), seed=st.integers(0, 2**31))
-def test_multihead_attention_matches_torch(N, L, S, H, dh, kpm, am, average, bias, seed):
+def test_multihead_attention_matches_torch(N, L, S, H, dh, kpm, am, average, bias,
+                                           seed):
     g = np.random.default_rng(seed)
     E = H * dh
-    tm = _randomize(torch.nn.MultiheadAttention(E, H, bias=bias, batch_first=True), seed % 97)
+    tm = _randomize(torch.nn.MultiheadAttention(E, H, bias=bias, batch_first=True),
+                    seed % 97)
     layer = nn.MultiheadAttention.from_torch(tm)
     q, k, v = g.standard_normal((N, L, E)), g.standard_normal((N, S, E)), \
         g.standard_normal((N, S, E))
     kw = {"average_attn_weights": average}
-    # keep one key visible per row (torch's need_weights path gives NaN on fully masked rows)
+    # keep one key visible per row (torch's need_weights path: NaN on fully masked rows)
     keep = np.zeros((N, S), bool)
     keep[:, 0] = True
     if kpm == "bool":
@@ -222,7 +228,7 @@ def test_multihead_attention_matches_torch(N, L, S, H, dh, kpm, am, average, bia
     elif am.startswith("float"):
         kw["attn_mask"] = g.standard_normal((L, S) if am == "float2" else (N * H, L, S))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)   # mixed bool/float masks: deprecated
+        warnings.simplefilter("ignore", UserWarning)   # mixed bool/float masks
         check_layer(layer, tm, q, k, v, **TOL, seed=seed % 1000, forward_kwargs=kw,
                     verbose=False)
     assert list(layer.params) == [n for n, _ in tm.named_parameters()]
@@ -267,7 +273,8 @@ def test_multihead_fully_masked_rows(g):
 def test_transformer_encoder_layer_matches_torch(g, norm_first, activation, masks):
     torch.manual_seed(1)
     tl = torch.nn.TransformerEncoderLayer(12, 3, 20, dropout=0.0, activation=activation,
-                                          batch_first=True, norm_first=norm_first).double()
+                                          batch_first=True, norm_first=norm_first)
+    tl = tl.double()
     with torch.no_grad():
         for name, p in tl.named_parameters():
             if "norm" in name:
@@ -278,7 +285,7 @@ def test_transformer_encoder_layer_matches_torch(g, norm_first, activation, mask
     x = g.standard_normal((3, 5, 12))
     kw = {}
     if "causal" in masks:
-        kw["src_mask"] = ~F.causal_mask(5)                 # torch's bool: True = masked out
+        kw["src_mask"] = ~F.causal_mask(5)          # torch's bool: True = masked out
     if "padding" in masks:
         kw["src_key_padding_mask"] = np.array([[0, 0, 0, 1, 1]] * 3, bool)
     if masks == "float":
@@ -288,7 +295,8 @@ def test_transformer_encoder_layer_matches_torch(g, norm_first, activation, mask
 
 
 def test_transformer_encoder_layer_is_causal_flag(g):
-    tl = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
+    tl = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    tl = tl.double()
     layer = nn.from_torch(tl)
     x = g.standard_normal((2, 4, 8))
     a = layer(x, is_causal=True)
@@ -298,7 +306,8 @@ def test_transformer_encoder_layer_is_causal_flag(g):
 
 @pytest.mark.parametrize("make, match", [
     (lambda: nn.MultiheadAttention(10, 3), "embed_dim must be divisible by num_heads"),
-    (lambda: nn.TransformerEncoderLayer(10, 4), "embed_dim must be divisible by num_heads"),
+    (lambda: nn.TransformerEncoderLayer(10, 4),
+     "embed_dim must be divisible by num_heads"),
     (lambda: nn.TransformerEncoderLayer(8, 2, activation="tanh"), "activation must be"),
     (lambda: nn.MultiheadAttention.from_torch(torch.nn.MultiheadAttention(4, 2)),
      "batch_first=True"),
@@ -321,7 +330,8 @@ def test_multihead_attention_bad_inputs(g):
         layer(x, kv, kv[:, :3])
     with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(2, 4\)"):
         layer(x, kv, kv, key_padding_mask=np.zeros((2, 3), bool))
-    with pytest.raises(ValueError, match=r"attn_mask must have shape \(3, 4\) or \(4, 3, 4\)"):
+    with pytest.raises(ValueError,
+                       match=r"attn_mask must have shape \(3, 4\) or \(4, 3, 4\)"):
         layer(x, kv, kv, attn_mask=np.zeros((4, 3), bool))
     with pytest.raises(TypeError, match="attn_mask must be bool"):
         layer(x, kv, kv, attn_mask=np.zeros((3, 4), np.int64))

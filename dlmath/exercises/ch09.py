@@ -33,8 +33,8 @@ def _refuse(fn, title: str, forbidden: tuple[str, ...]) -> None:
         return
     used = sorted(_names(code) & set(forbidden))
     if used:
-        raise AssertionError(f"{title}: this exercise is done by hand in numpy, but your "
-                             f"function uses {', '.join(used)}")
+        raise AssertionError(f"{title}: this exercise is done by hand in numpy, "
+                             f"but your function uses {', '.join(used)}")
 
 
 def _call(fn, title, *args):
@@ -42,13 +42,15 @@ def _call(fn, title, *args):
         out = fn(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
     except NotImplementedError:
         raise AssertionError(f"{title}: not attempted yet — replace the "
-                             f"`raise NotImplementedError` line with your code") from None
+                             f"`raise NotImplementedError` line with your code"
+                             ) from None
     if out is None:
-        raise AssertionError(f"{title}: your function returned None — did you forget `return`?")
+        raise AssertionError(f"{title}: your function returned None — "
+                             f"did you forget `return`?")
     return out
 
 
-# --------------------------------------------------------------------------- Exercise 9.1
+# ---------------------------------------------------------------------- Exercise 9.1
 def check_attention_scale_grad(fn) -> None:
     """Exercise 9.1: ∂L/∂s for y = softmax(s q kᵀ) v and L = Σ dy ⊙ y (a scalar s).
 
@@ -80,14 +82,14 @@ def check_attention_scale_grad(fn) -> None:
         return st.grad
 
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-11,
-                   hint="backpropagate dy through y = P v and through the softmax (its "
-                        "Jacobian has a diagonal and a rank-one part), then through A = s·qkᵀ, "
-                        "which is linear in s; return a scalar")
+                   hint="backpropagate dy through y = P v and through the softmax "
+                        "(its Jacobian has a diagonal and a rank-one part), then "
+                        "through A = s·qkᵀ, which is linear in s; return a scalar")
 
 
-# --------------------------------------------------------------------------- Exercise 9.2
+# ---------------------------------------------------------------------- Exercise 9.2
 def check_sliding_window_mask(fn) -> None:
-    """Exercise 9.2: bool (L, L) mask, True where 0 <= i - j < window (local causal attention)."""
+    """Exercise 9.2: bool (L, L) mask, True where 0 <= i - j < window."""
     import torch
 
     title = "Exercise 9.2 sliding_window_mask"
@@ -96,9 +98,10 @@ def check_sliding_window_mask(fn) -> None:
         got = _call(fn, title, L, w)
         got = np.asarray(got)
         if got.dtype != bool:
-            raise AssertionError(f"{title}: for L={L}, window={w} your mask has dtype "
-                                 f"{got.dtype}; it must be bool (True = may attend). A float "
-                                 f"mask of 0s and 1s would be *added* to the scores")
+            raise AssertionError(f"{title}: for L={L}, window={w} your mask has "
+                                 f"dtype {got.dtype}; it must be bool (True = may "
+                                 f"attend). A float mask of 0s and 1s would be "
+                                 f"*added* to the scores")
     dev = to_torch(np.zeros(1)).device
 
     def ref(L, w):
@@ -107,11 +110,11 @@ def check_sliding_window_mask(fn) -> None:
 
     check_function(lambda L, w: np.asarray(fn(L, w)).astype(np.float64),
                    lambda L, w: ref(L, w).double(), cases, title=title, rtol=0, atol=0,
-                   hint="row i is a query; it may see itself and the window-1 keys before "
-                        "it, never a later key")
+                   hint="row i is a query; it may see itself and the window-1 keys "
+                        "before it, never a later key")
 
 
-# --------------------------------------------------------------------------- Exercise 9.3
+# ---------------------------------------------------------------------- Exercise 9.3
 def check_grouped_query_attention(fn) -> None:
     """Exercise 9.3: grouped-query attention, q (N, Hq, L, d), k, v (N, Hkv, S, d).
 
@@ -123,9 +126,10 @@ def check_grouped_query_attention(fn) -> None:
     title = "Exercise 9.3 grouped_query_attention"
     g = np.random.default_rng(93)
     cases = []
-    for N, Hq, Hkv, L, S, d in [(2, 4, 2, 3, 5, 4), (1, 6, 3, 4, 4, 2), (2, 4, 1, 2, 3, 3),
-                                (1, 2, 2, 3, 3, 5)]:
-        cases.append((g.standard_normal((N, Hq, L, d)), g.standard_normal((N, Hkv, S, d)),
+    for N, Hq, Hkv, L, S, d in [(2, 4, 2, 3, 5, 4), (1, 6, 3, 4, 4, 2),
+                                (2, 4, 1, 2, 3, 3), (1, 2, 2, 3, 3, 5)]:
+        cases.append((g.standard_normal((N, Hq, L, d)),
+                      g.standard_normal((N, Hkv, S, d)),
                       g.standard_normal((N, Hkv, S, d))))
 
     def ref(q, k, v):
@@ -135,13 +139,13 @@ def check_grouped_query_attention(fn) -> None:
         return torch.nn.functional.scaled_dot_product_attention(to_torch(q), kt, vt)
 
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
-                   hint="each key/value head serves a *block* of Hq/Hkv consecutive query "
-                        "heads; the scale is 1/√d with d the head dimension")
+                   hint="each key/value head serves a *block* of Hq/Hkv consecutive "
+                        "query heads; the scale is 1/√d with d the head dimension")
 
 
-# --------------------------------------------------------------------------- Exercise 9.4
+# ---------------------------------------------------------------------- Exercise 9.4
 def check_pe_dot(fn) -> None:
-    """Exercise 9.4: PE_p · PE_(p+k) for sinusoidal encodings, a function of k and d only.
+    """Exercise 9.4: PE_p · PE_(p+k) for sinusoidal encodings, a function of k and d.
 
     The reference is the dot product of encodings built in torch, at several
     positions p; the learner's answer must not depend on p (it is not given p).
@@ -157,27 +161,30 @@ def check_pe_dot(fn) -> None:
         ang = p / 10000.0 ** (i / d)
         return torch.stack([ang.sin(), ang.cos()], dim=-1).reshape(n, d)
 
-    for i, (k, d) in enumerate([(1, 4), (5, 8), (-3, 6), (17, 16), (0, 2), (40, 32)], 1):
+    cases = [(1, 4), (5, 8), (-3, 6), (17, 16), (0, 2), (40, 32)]
+    for i, (k, d) in enumerate(cases, 1):
         got = _call(fn, title, k, d)
         P = pe(200, d)
         p = torch.arange(50, 150, 7, device=dev)
         ref = (P[p] * P[p + k]).sum(dim=1)          # one dot product per position p
+        if np.size(got) != 1:
+            raise AssertionError(f"{title}: return one number (the dot product), got "
+                                 f"shape {np.shape(got)} on test case {i}")
         try:
-            assert_close(np.full(len(p), float(np.asarray(got).reshape(-1)[0])
-                                 if np.size(got) == 1 else np.nan), ref,
-                         rtol=1e-9, atol=1e-9, name="your PE_p · PE_(p+k)",
+            mine = np.full(len(p), float(np.asarray(got).reshape(())))
+            assert_close(mine, ref, rtol=1e-9, atol=1e-9, name="your PE_p · PE_(p+k)",
                          against="torch's encodings", verbose=False)
         except AssertionError as exc:
-            raise AssertionError(f"{title}: wrong value on test case {i} (k={k}, d={d}): "
-                                 f"{exc}. Hint: each (sin, cos) pair contributes "
-                                 f"sin a sin b + cos a cos b; use an addition "
-                                 f"theorem") from None
+            raise AssertionError(f"{title}: wrong value on test case {i} "
+                                 f"(k={k}, d={d}): {exc}. Hint: each (sin, cos) pair "
+                                 f"contributes sin a sin b + cos a cos b; use an "
+                                 f"addition theorem") from None
     print(f"✓ {title}: matches torch's encodings at every p on all 6 test cases")
 
 
-# --------------------------------------------------------------------------- Exercise 9.5
+# ---------------------------------------------------------------------- Exercise 9.5
 def check_rotary_half(fn) -> None:
-    """Exercise 9.5: RoPE in the "rotate-half" pairing: (x_i, x_{i + d/2}) turned by p θ_i."""
+    """Exercise 9.5: RoPE, "rotate-half" pairing: (x_i, x_{i + d/2}) turned by p θ_i."""
     import torch
 
     title = "Exercise 9.5 rotary_half"
@@ -185,7 +192,8 @@ def check_rotary_half(fn) -> None:
     cases = []
     for shape in [(5, 4), (2, 3, 7, 8), (1, 2), (6, 16)]:
         n = shape[-2]
-        cases.append((g.standard_normal(shape), g.integers(0, 50, n).astype(np.float64)))
+        positions = g.integers(0, 50, n).astype(np.float64)
+        cases.append((g.standard_normal(shape), positions))
 
     def ref(x, positions):
         xt = to_torch(x)
@@ -203,7 +211,7 @@ def check_rotary_half(fn) -> None:
                         "(a cos - b sin, a sin + b cos)")
 
 
-# --------------------------------------------------------------------------- Exercise 9.6
+# ---------------------------------------------------------------------- Exercise 9.6
 def check_encoder_layer_num_params(fn) -> None:
     """Exercise 9.6: the parameter count of a TransformerEncoderLayer (with biases)."""
     import torch
@@ -215,9 +223,10 @@ def check_encoder_layer_num_params(fn) -> None:
         want = sum(p.numel() for p in torch.nn.TransformerEncoderLayer(
             d, h, f, batch_first=True).parameters())
         if not isinstance(got, (int, np.integer)) or int(got) != want:
-            raise AssertionError(f"{title}: wrong count on test case {i} (d_model={d}, "
-                                 f"nhead={h}, dim_feedforward={f}): got {got!r}, torch's "
-                                 f"module has {want}. Hint: count the attention's input and "
-                                 f"output projections, both linear layers of the MLP and "
+            raise AssertionError(f"{title}: wrong count on test case {i} "
+                                 f"(d_model={d}, nhead={h}, dim_feedforward={f}): "
+                                 f"got {got!r}, torch's module has {want}. Hint: "
+                                 f"count the attention's input and output "
+                                 f"projections, both linear layers of the MLP and "
                                  f"both layer norms, each with its bias")
     print(f"✓ {title}: matches torch's parameter count on all {len(cases)} test cases")

@@ -51,7 +51,7 @@ def causal_mask(L: int, S: int | None = None) -> np.ndarray:
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``g`` over the leading axes that broadcasting added or stretched to reach ``shape``."""
+    """Sum ``g`` over the leading axes that broadcasting added or stretched."""
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
@@ -67,11 +67,11 @@ def _check_inputs(q, k, v, attn_mask, is_causal, scale, fn):
     v = as_float_array(v, fn, "value")
     for name, a in (("query", q), ("key", k), ("value", v)):
         if a.ndim < 2:
-            raise ValueError(f"{fn}: {name} must be (..., seq, dim) with at least 2 dims, "
-                             f"got shape {a.shape}")
+            raise ValueError(f"{fn}: {name} must be (..., seq, dim) with at least "
+                             f"2 dims, got shape {a.shape}")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"{fn}: query and key must have the same head dimension E, got "
-                         f"query {q.shape} (E={q.shape[-1]}) and key {k.shape} "
+        raise ValueError(f"{fn}: query and key must have the same head dimension E, "
+                         f"got query {q.shape} (E={q.shape[-1]}) and key {k.shape} "
                          f"(E={k.shape[-1]})")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"{fn}: key and value must have the same length S, got key "
@@ -79,36 +79,41 @@ def _check_inputs(q, k, v, attn_mask, is_causal, scale, fn):
     try:
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except ValueError:
-        raise ValueError(f"{fn}: the leading (batch, head) dims of query {q.shape}, key "
-                         f"{k.shape} and value {v.shape} do not broadcast") from None
+        raise ValueError(f"{fn}: the leading (batch, head) dims of query {q.shape}, "
+                         f"key {k.shape} and value {v.shape} do not broadcast"
+                         ) from None
     dtype = np.result_type(q, k, v)
     L, S = q.shape[-2], k.shape[-2]
     score_shape = batch + (L, S)
     if is_causal and attn_mask is not None:
         raise ValueError(f"{fn}: give attn_mask or is_causal=True, not both")
     if not isinstance(is_causal, (bool, np.bool_)):
-        raise TypeError(f"{fn}: is_causal must be a bool, got {type(is_causal).__name__}")
+        raise TypeError(f"{fn}: is_causal must be a bool, "
+                        f"got {type(is_causal).__name__}")
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1])
-    elif isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{fn}: scale must be a number or None, got {type(scale).__name__}")
+    elif isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)):
+        raise TypeError(f"{fn}: scale must be a number or None, "
+                        f"got {type(scale).__name__}")
     mask = None
     if is_causal:
         mask = causal_mask(L, S)
     elif attn_mask is not None:
         if type(attn_mask).__module__.startswith("torch"):
-            raise TypeError(f"{fn}: attn_mask must be a numpy array, got a torch.Tensor")
+            raise TypeError(f"{fn}: attn_mask must be a numpy array, "
+                            f"got a torch.Tensor")
         mask = np.asarray(attn_mask)
         if mask.dtype != bool and mask.dtype.kind != "f":
-            raise TypeError(f"{fn}: attn_mask must be bool (True = may attend) or float "
-                            f"(added to the scores), got dtype {mask.dtype}")
+            raise TypeError(f"{fn}: attn_mask must be bool (True = may attend) or "
+                            f"float (added to the scores), got dtype {mask.dtype}")
         try:
             ok = np.broadcast_shapes(mask.shape, score_shape) == score_shape
         except ValueError:
             ok = False
         if not ok:
             raise ValueError(f"{fn}: attn_mask must broadcast to the scores' shape "
-                             f"(..., L={L}, S={S}) = {score_shape}, got shape {mask.shape}")
+                             f"(..., L={L}, S={S}) = {score_shape}, "
+                             f"got shape {mask.shape}")
         if mask.dtype != bool:
             mask = mask.astype(dtype, copy=False)
     return q.astype(dtype, copy=False), k.astype(dtype, copy=False), \
@@ -175,7 +180,7 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal: bool = Fals
 
 def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = False,
                                      scale: float | None = None):
-    """Attention (see ``scaled_dot_product_attention``) and its VJP, eqs. (eq-attn-dv)-(eq-attn-dqk).
+    """Attention and its VJP, eqs. (eq-attn-dv)-(eq-attn-dqk) of Chapter 9.
 
     ``vjp(dy)`` returns ``(dq, dk, dv, None)``: no gradient for the mask.
     """
@@ -196,7 +201,7 @@ def _frequencies(d: int, base: float) -> np.ndarray:
 
 def sinusoidal_positional_encoding(num_positions: int, d_model: int,
                                    base: float = 10000.0) -> np.ndarray:
-    """Sinusoidal encodings, eq. (eq-pe): PE[p, 2i] = sin(p θ_i), PE[p, 2i+1] = cos(p θ_i).
+    """Sinusoidal encodings, eq. (eq-pe): PE[p,2i] = sin(pθ_i), PE[p,2i+1] = cos(pθ_i).
 
     θ_i = base^(-2i/d_model). Returns (num_positions, d_model); d_model must
     be even. Each pair (sin, cos) is a point on a circle turning at speed θ_i,
@@ -251,7 +256,9 @@ def rotary_embedding(x, positions=None, base: float = 10000.0) -> np.ndarray:
 
 
 def rotary_embedding_vjp(x, positions=None, base: float = 10000.0):
-    """RoPE and its VJP: a rotation's transpose is the rotation by -angle, dx = R(-pθ) dy."""
+    """RoPE and its VJP: a rotation's transpose rotates by -angle, dx = R(-pθ) dy."""
     x, cos, sin = _rotary_parts(x, positions, base, "rotary_embedding")
     y = _rotate(x, cos, sin)
-    return y, lambda dy: (_rotate(check_dout(dy, y.shape, "rotary_embedding"), cos, -sin),)
+    def vjp(dy):
+        return (_rotate(check_dout(dy, y.shape, "rotary_embedding"), cos, -sin),)
+    return y, vjp

@@ -48,16 +48,26 @@ def _mask_bias(mask, shapes: list, name: str, fn: str, dtype) -> np.ndarray:
     return m.astype(dtype)
 
 
-class MultiheadAttention(Module):
-    """Multi-head attention, eq. (eq-mha) of Chapter 9, like ``torch.nn.MultiheadAttention(batch_first=True)``.
+class _Children:
+    """Attribute access to child layers, as in torch: ``layer.norm1``, ``out_proj``."""
+
+    def __getattr__(self, name):
+        children = self.__dict__.get("_children", {})
+        if name in children:
+            return children[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+
+class MultiheadAttention(_Children, Module):
+    """Multi-head attention, eq. (eq-mha) of Chapter 9, like torch's (batch_first=True).
 
     Params: ``in_proj_weight`` (3E, E) = [W_q; W_k; W_v], ``in_proj_bias`` (3E,),
     and the child ``out_proj`` (a ``Linear(E, E)``). Each of the H heads
     attends in its own d_h = E/H dimensional slice of the projections::
 
-        Q = query W_qᵀ + b_q,  K = key W_kᵀ + b_k,  V = value W_vᵀ + b_v    (N, ·, E)
-        head h: Y_h = softmax(Q_h K_hᵀ / √d_h + M) V_h                          (N, L, d_h)
-        output = concat_h(Y_h) W_oᵀ + b_o                                       (N, L, E)
+        Q = query W_qᵀ + b_q,  K = key W_kᵀ + b_k,  V = value W_vᵀ + b_v   (N, ·, E)
+        head h: Y_h = softmax(Q_h K_hᵀ / √d_h + M) V_h                     (N, L, d_h)
+        output = concat_h(Y_h) W_oᵀ + b_o                                  (N, L, E)
 
     ``forward(query, key, value, key_padding_mask=None, attn_mask=None,
     need_weights=True, average_attn_weights=True)``: query (N, L, E), key and
@@ -99,11 +109,13 @@ class MultiheadAttention(Module):
             raise ValueError(f"{fn}: build the torch module with batch_first=True")
         if not module._qkv_same_embed_dim or module.bias_k is not None \
                 or module.add_zero_attn:
-            raise ValueError(f"{fn}: only kdim = vdim = embed_dim, no add_bias_kv and no "
-                             f"add_zero_attn are supported")
+            raise ValueError(f"{fn}: only kdim = vdim = embed_dim, no add_bias_kv "
+                             f"and no add_zero_attn are supported")
         if module.dropout:
-            raise ValueError(f"{fn}: only dropout=0.0 is supported, got {module.dropout}")
-        layer = cls(module.embed_dim, module.num_heads, bias=module.in_proj_bias is not None)
+            raise ValueError(f"{fn}: only dropout=0.0 is supported, "
+                             f"got {module.dropout}")
+        layer = cls(module.embed_dim, module.num_heads,
+                    bias=module.in_proj_bias is not None)
         return layer._load_torch(module)
 
     def _split(self, x):                             # (N, L, E) -> (N, H, L, d_h)
@@ -126,8 +138,8 @@ class MultiheadAttention(Module):
                                  f"shape {x.shape}")
         N, L, S = q_in.shape[0], q_in.shape[1], k_in.shape[1]
         if k_in.shape[0] != N or v_in.shape[:2] != k_in.shape[:2]:
-            raise ValueError(f"{fn}: query (N, L, E), key and value (N, S, E) must agree, "
-                             f"got {q_in.shape}, {k_in.shape}, {v_in.shape}")
+            raise ValueError(f"{fn}: query (N, L, E), key and value (N, S, E) must "
+                             f"agree, got {q_in.shape}, {k_in.shape}, {v_in.shape}")
         dtype = np.result_type(q_in, k_in, v_in)
         bias = np.zeros((1, 1, 1, 1), dtype=dtype)
         if key_padding_mask is not None:
@@ -141,12 +153,13 @@ class MultiheadAttention(Module):
         W, b = self._params["in_proj_weight"], self._params.get("in_proj_bias")
         Wq, Wk, Wv = W[:E], W[E:2 * E], W[2 * E:]
         bq, bk, bv = (None,) * 3 if b is None else (b[:E], b[E:2 * E], b[2 * E:])
-        Q, q_vjp = F.linear_vjp(q_in, Wq, bq)        # eq. (eq-mha): the three projections
+        # eq. (eq-mha): the three projections, attention per head, merge, project
+        Q, q_vjp = F.linear_vjp(q_in, Wq, bq)
         K, k_vjp = F.linear_vjp(k_in, Wk, bk)
         V, v_vjp = F.linear_vjp(v_in, Wv, bv)
         Y, P, attn_backward = _attention(self._split(Q), self._split(K), self._split(V),
                                          mask, dtype.type(1.0 / np.sqrt(self.head_dim)))
-        out = self._children["out_proj"].forward(self._merge(Y))   # eq. (eq-mha): merge heads, project
+        out = self._children["out_proj"].forward(self._merge(Y))
         weights = None
         if need_weights:
             weights = P.mean(axis=1) if average_attn_weights else P
@@ -159,7 +172,8 @@ class MultiheadAttention(Module):
                 dP = (np.broadcast_to(dweights[:, None] / H, P.shape)
                       if average_attn_weights else dweights)
             dQ, dK, dV = (self._merge(g) for g in attn_backward(dY, dP))
-            (dq, dWq, dbq), (dk, dWk, dbk), (dv, dWv, dbv) = q_vjp(dQ), k_vjp(dK), v_vjp(dV)
+            (dq, dWq, dbq), (dk, dWk, dbk) = q_vjp(dQ), k_vjp(dK)
+            dv, dWv, dbv = v_vjp(dV)
             grads = {"in_proj_weight": np.concatenate([dWq, dWk, dWv])}
             if b is not None:
                 grads["in_proj_bias"] = np.concatenate([dbq, dbk, dbv])
@@ -168,11 +182,11 @@ class MultiheadAttention(Module):
 
     def backward(self, dout):
         shapes, vjp = self._pop_ctx()
-        if not isinstance(dout, tuple):              # a bare array: the output's gradient
+        if not isinstance(dout, tuple):          # a bare array: the output's gradient
             dout = (dout, None)
         if len(dout) != 2:
-            raise ValueError(f"{self._name}.backward: dout must be (doutput, dweights), "
-                             f"got a tuple of {len(dout)}")
+            raise ValueError(f"{self._name}.backward: dout must be "
+                             f"(doutput, dweights), got a tuple of {len(dout)}")
         dy = _check_like(dout[0], shapes[0], self._name)
         dw = None if dout[1] is None else _check_like(dout[1], shapes[1], self._name)
         dinputs, dparams = vjp((dy, dw))
@@ -183,9 +197,9 @@ class MultiheadAttention(Module):
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
 
 
-class TransformerEncoderLayer(Module):
-    """A transformer block, eqs. (eq-postnorm)/(eq-prenorm) of Chapter 9, like ``torch.nn.TransformerEncoderLayer``
-    with ``batch_first=True``.
+class TransformerEncoderLayer(_Children, Module):
+    """A transformer block, eqs. (eq-postnorm)/(eq-prenorm) of Chapter 9, like
+    ``torch.nn.TransformerEncoderLayer`` with ``batch_first=True``.
 
     Children (torch's names): ``self_attn`` (``MultiheadAttention``), ``linear1``
     (E → dim_feedforward), ``linear2`` (back to E), ``norm1``, ``norm2``
@@ -204,14 +218,16 @@ class TransformerEncoderLayer(Module):
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-5,
-                 norm_first: bool = False, bias: bool = True, rng=None):
+                 dropout: float = 0.1, activation: str = "relu",
+                 layer_norm_eps: float = 1e-5, norm_first: bool = False,
+                 bias: bool = True, rng=None):
         super().__init__()
         fn = "TransformerEncoderLayer"
         d = check_int(d_model, fn, "d_model", minimum=1)
         f = check_int(dim_feedforward, fn, "dim_feedforward", minimum=1)
         if activation not in ("relu", "gelu"):
-            raise ValueError(f"{fn}: activation must be 'relu' or 'gelu', got {activation!r}")
+            raise ValueError(f"{fn}: activation must be 'relu' or 'gelu', "
+                             f"got {activation!r}")
         self.norm_first, self.activation_name = bool(norm_first), activation
         eps = check_positive(layer_norm_eps, fn, "layer_norm_eps")
         self.add_module("self_attn", MultiheadAttention(d, nhead, bias=bias, rng=rng))
@@ -231,8 +247,8 @@ class TransformerEncoderLayer(Module):
             raise ValueError(f"{fn}: build the torch module with batch_first=True")
         act = {1: "relu", 2: "gelu"}.get(getattr(module, "activation_relu_or_gelu", 0))
         if act is None:
-            raise ValueError(f"{fn}: only the 'relu' and 'gelu' activations are supported, "
-                             f"got {module.activation}")
+            raise ValueError(f"{fn}: only the 'relu' and 'gelu' activations are "
+                             f"supported, got {module.activation}")
         sa = module.self_attn
         layer = cls(sa.embed_dim, sa.num_heads, module.linear1.out_features,
                     module.dropout.p, act, module.norm1.eps, module.norm_first,
@@ -241,7 +257,8 @@ class TransformerEncoderLayer(Module):
 
     def _ff(self, x):
         c = self._children
-        return c["dropout2"](c["linear2"](c["dropout"](c["activation"](c["linear1"](x)))))
+        h = c["dropout"](c["activation"](c["linear1"](x)))
+        return c["dropout2"](c["linear2"](h))
 
     def _ff_backward(self, d):
         c = self._children
@@ -250,8 +267,8 @@ class TransformerEncoderLayer(Module):
         return d
 
     def _sa(self, x, mask, kpm):
-        out, _ = self._children["self_attn"](x, x, x, key_padding_mask=kpm, attn_mask=mask,
-                                             need_weights=False)
+        out, _ = self._children["self_attn"](x, x, x, key_padding_mask=kpm,
+                                             attn_mask=mask, need_weights=False)
         return self._children["dropout1"](out)
 
     def _sa_backward(self, d):
@@ -259,10 +276,11 @@ class TransformerEncoderLayer(Module):
         dq, dk, dv = self._children["self_attn"].backward((d, None))
         return dq + dk + dv                          # x feeds query, key and value
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
+    def forward(self, src, src_mask=None, src_key_padding_mask=None,
+                is_causal: bool = False):
         x = self._input(src, "src", ndim=3, layout="(N, L, E)")
         if is_causal and src_mask is None:
-            src_mask = ~F.causal_mask(x.shape[1])   # torch's bool convention: True = masked
+            src_mask = ~F.causal_mask(x.shape[1])    # torch's bool: True = masked
         c = self._children
         if self.norm_first:                          # pre-norm, eq. (eq-prenorm)
             x = x + self._sa(c["norm1"](x), src_mask, src_key_padding_mask)

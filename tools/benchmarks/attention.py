@@ -35,7 +35,7 @@ def _case(dtype: str) -> Case:
 
     return Case(name="attention fwd+bwd (8, 4, 128, 32)", dtype=dtype, numpy=run_numpy,
                 torch=run_torch, target=1.5,
-                note="numpy: 4 batched GEMMs + softmax + its VJP; torch: SDPA + autograd")
+                note="numpy: batched GEMMs + softmax + its VJP; torch: SDPA + autograd")
 
 
 BENCHMARKS: list[Case] = [_case("float64"), _case("float32")]
