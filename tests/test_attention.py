@@ -40,7 +40,8 @@ def attention_inputs(draw):
     k = draw(arrays(np.float64, lead() + (S, E), elements=finite))
     v = draw(arrays(np.float64, lead() + (S, Ev), elements=finite))
     kind = draw(st.sampled_from(["none", "bool", "float", "causal"]))
-    mshape = draw(st.sampled_from([(L, S), batch + (L, S), (1, S)]))
+    out = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])      # the scores q kᵀ
+    mshape = draw(st.sampled_from([(L, S), out + (L, S), (1, S)]))
     mask = None
     if kind == "bool":                            # may leave whole rows masked
         mask = draw(arrays(np.bool_, mshape))
@@ -127,6 +128,14 @@ def test_float32_stays_float32(g):
 def test_sdpa_bad_input_value_errors(g, call, match):
     with pytest.raises(ValueError, match=match):
         call(g.standard_normal)
+
+
+def test_mask_must_broadcast_to_the_scores_not_beyond(g):
+    """Like torch, the mask may not add batch dims that only the values have."""
+    x = g.standard_normal((1, 3, 2))
+    with pytest.raises(ValueError, match=r"scores' shape .* = \(1, 3, 3\)"):
+        F.scaled_dot_product_attention(x, x, g.standard_normal((4, 3, 2)),
+                                       attn_mask=np.ones((4, 3, 3), bool))
 
 
 def test_sdpa_bad_input_type_errors(g):

@@ -84,7 +84,7 @@ def _check_inputs(q, k, v, attn_mask, is_causal, scale, fn):
                          ) from None
     dtype = np.result_type(q, k, v)
     L, S = q.shape[-2], k.shape[-2]
-    score_shape = batch + (L, S)
+    score_shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (L, S)   # q kᵀ
     if is_causal and attn_mask is not None:
         raise ValueError(f"{fn}: give attn_mask or is_causal=True, not both")
     if not isinstance(is_causal, (bool, np.bool_)):
