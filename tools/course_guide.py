@@ -49,7 +49,8 @@ def _toc_chapters() -> list[tuple[str, list[str]]]:
 def notebooks() -> list[Notebook]:
     data = yaml.safe_load((ROOT / "book" / "course.yml").read_text(encoding="utf-8"))
     rows = []
-    for c, (_, sections) in enumerate(_toc_chapters(), 1):
+    for index, sections in _toc_chapters():
+        c = int(index.split("/")[1][:2])              # chapters/NN_topic/index
         for n, path in enumerate(sections, 1):
             key = f"{c}.{n}"
             if key not in data["notebooks"]:
