@@ -48,17 +48,7 @@ def _mask_bias(mask, shapes: list, name: str, fn: str, dtype) -> np.ndarray:
     return m.astype(dtype)
 
 
-class _Children:
-    """Attribute access to child layers, as in torch: ``layer.norm1``, ``out_proj``."""
-
-    def __getattr__(self, name):
-        children = self.__dict__.get("_children", {})
-        if name in children:
-            return children[name]
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-
-
-class MultiheadAttention(_Children, Module):
+class MultiheadAttention(Module):
     """Multi-head attention, eq. (eq-mha) of Chapter 9, like torch's (batch_first=True).
 
     Params: ``in_proj_weight`` (3E, E) = [W_q; W_k; W_v], ``in_proj_bias`` (3E,),
@@ -197,7 +187,7 @@ class MultiheadAttention(_Children, Module):
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
 
 
-class TransformerEncoderLayer(_Children, Module):
+class TransformerEncoderLayer(Module):
     """A transformer block, eqs. (eq-postnorm)/(eq-prenorm) of Chapter 9, like
     ``torch.nn.TransformerEncoderLayer`` with ``batch_first=True``.
 
