@@ -33,6 +33,13 @@ def _names(code) -> set[str]:
     return out
 
 
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:                           # a closure cell not yet filled
+        return None
+
+
 def _refuse(fn: Callable, title: str, forbidden: Iterable[str] = ()) -> None:
     """Raise if ``fn`` calls torch, or names one of the ``forbidden`` dlmath routines."""
     code = getattr(fn, "__code__", None)
@@ -40,9 +47,10 @@ def _refuse(fn: Callable, title: str, forbidden: Iterable[str] = ()) -> None:
         return
     forbidden = set(forbidden)
     glob = getattr(fn, "__globals__", {})
+    free = dict(zip(code.co_freevars, (_contents(c) for c in fn.__closure__ or ())))
     bad = []
-    for name in sorted(_names(code)):
-        obj = glob.get(name)
+    for name in sorted(_names(code) | set(free)):
+        obj = free[name] if name in free else glob.get(name)
         if isinstance(obj, types.ModuleType):
             origin = obj.__name__
         else:
@@ -93,9 +101,10 @@ def check_layer_grad_norms(fn) -> None:
         N = 9
         cases.append((Ws, g.standard_normal((N, widths[0])), g.integers(0, widths[-1], N), act))
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-13,
-                   hint="backward from δ_L = (softmax(z_L) - onehot(y)) / N: dW_l = δ_lᵀ a_(l-1), "
-                        "δ_(l-1) = (δ_l W_l) ⊙ φ'(z_(l-1)); return the Frobenius norms in "
-                        "layer order")
+                   hint="start from the gradient of the mean cross-entropy w.r.t. the "
+                        "logits and go back one layer at a time; a layer's weight gradient "
+                        "needs its input activations, the step through φ needs φ' at the "
+                        "pre-activations; return the norms in layer order, first layer first")
 
 
 # --------------------------------------------------------------------------- 6.2
@@ -209,5 +218,6 @@ def check_rms_norm_backward(fn) -> None:
         cases.append((g.standard_normal(shape) + 0.5, g.standard_normal(shape[-1]),
                       g.standard_normal(shape), eps))
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
-                   hint="r = √(mean(x²) + ε) depends on every x_j of the row: "
-                        "∂r/∂x_j = x_j / (d r); there is no mean to subtract this time")
+                   hint="r depends on every x_j of its row, so x_i reaches the loss "
+                        "directly through x̂_i and again through r; unlike layer norm, "
+                        "there is no mean to subtract")
