@@ -9,7 +9,7 @@ from notebook_solutions import solutions
 CH = "chapters/06_training_deep_networks/"
 NB = {"layer_grad_norms": CH + "01_vanishing_exploding_gradients.ipynb",
       "leaky_relu_std": CH + "02_initialization.ipynb",
-      "ridge_map": CH + "03_regularization.ipynb",
+      "ridge_map_towards": CH + "03_regularization.ipynb",
       "dropout_linear_moments": CH + "03_regularization.ipynb",
       "rms_norm_backward": CH + "04_normalization_and_clipping.ipynb"}
 
@@ -52,36 +52,54 @@ WRONG = {
     "layer_grad_norms": [
         lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, deriv=False),     # forgets φ'
         lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, reverse=True),    # last layer first
-        lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, of_acts=True),    # ‖∂L/∂z‖, not ‖∂L/∂W‖
+        # ‖∂L/∂z‖, not ‖∂L/∂W‖
+        lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, of_acts=True),
         lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, mean=False),      # summed loss
     ],
     "leaky_relu_std": [
-        lambda a, n: np.sqrt(2.0 / n),                                # ignores the slope
-        lambda a, n: np.sqrt(2.0 / ((1 + a) * n)),                    # slope not squared
+        # ignores the slope
+        lambda a, n: np.sqrt(2.0 / n),
+        # slope not squared
+        lambda a, n: np.sqrt(2.0 / ((1 + a) * n)),
         lambda a, n: np.sqrt(1.0 / ((1 + a * a) * n)),                # forgets the ½
         lambda a, n: np.sqrt((1 + a * a) / (2.0 * n)),                # inverted
     ],
-    "ridge_map": [
-        lambda X, y, s2, t2: np.linalg.lstsq(X, y, rcond=None)[0],    # maximum likelihood
-        lambda X, y, s2, t2: np.linalg.solve(X.T @ X + t2 / s2 * np.eye(X.shape[1]),
-                                             X.T @ y),                # ratio upside down
-        lambda X, y, s2, t2: np.linalg.solve(X.T @ X + 1 / t2 * np.eye(X.shape[1]),
-                                             X.T @ y),                # forgets the noise
+    "ridge_map_towards": [
+        # maximum likelihood
+        lambda X, y, w0, s2, t2: np.linalg.lstsq(X, y, rcond=None)[0],
+        lambda X, y, w0, s2, t2: _ridge(X, y, s2 / t2),                # ignores w0
+        # shifts afterwards
+        lambda X, y, w0, s2, t2: _ridge(X, y, s2 / t2) + w0,
+        # ratio upside down
+        lambda X, y, w0, s2, t2: _ridge(X, y, t2 / s2, w0),
+        # forgets the noise
+        lambda X, y, w0, s2, t2: _ridge(X, y, 1 / t2, w0),
     ],
     "dropout_linear_moments": [
+        # non-inverted mean
         lambda x, W, p: np.stack([(1 - p) * W @ x,
-                                  p / (1 - p) * (W * W) @ (x * x)]),  # non-inverted mean
-        lambda x, W, p: np.stack([W @ x, p * (1 - p) * (W * W) @ (x * x)]),  # no 1/(1-p)²
-        lambda x, W, p: np.stack([W @ x, p / (1 - p) * (W @ x) ** 2]),  # one shared mask
+                                  p / (1 - p) * (W * W) @ (x * x)]),
+        # no 1/(1-p)²
+        lambda x, W, p: np.stack([W @ x, p * (1 - p) * (W * W) @ (x * x)]),
+        # one shared mask
+        lambda x, W, p: np.stack([W @ x, p / (1 - p) * (W @ x) ** 2]),
+        # |W| instead of W²
         lambda x, W, p: np.stack([W @ x, p / (1 - p) * np.abs(W) @ (x * x)]),
     ],
     "rms_norm_backward": [
+        # treats r as a constant
         lambda x, w, dy, eps: w * dy / np.sqrt(np.mean(x * x, -1, keepdims=True) + eps),
-        # ^ treats r as a constant
-        lambda x, w, dy, eps: _ln_like(x, w, dy, eps),                 # layer norm's formula
+        # layer norm's formula
+        lambda x, w, dy, eps: _ln_like(x, w, dy, eps),
         lambda x, w, dy, eps: _rms_no_gamma(x, dy, eps),               # forgets γ
     ],
 }
+
+
+def _ridge(X, y, lam, w0=None):
+    d = X.shape[1]
+    rhs = X.T @ y + (0 if w0 is None else lam * w0)
+    return np.linalg.solve(X.T @ X + lam * np.eye(d), rhs)
 
 
 def _ln_like(x, w, dy, eps):
@@ -108,10 +126,10 @@ def _torch_cheat(name):
             y = torch.nn.functional.rms_norm(xt, (x.shape[-1],), torch.tensor(w), eps)
             return torch.autograd.grad(y, xt, torch.tensor(dy))[0].numpy()
         return f
-    if name == "ridge_map":
-        return lambda X, y, s2, t2: torch.linalg.solve(
-            torch.tensor(X.T @ X + s2 / t2 * np.eye(X.shape[1])), torch.tensor(X.T @ y)
-        ).numpy()
+    if name == "ridge_map_towards":
+        return lambda X, y, w0, s2, t2: torch.linalg.solve(
+            torch.tensor(X.T @ X + s2 / t2 * np.eye(X.shape[1])),
+            torch.tensor(X.T @ y + s2 / t2 * w0)).numpy()
     return None
 
 
@@ -122,6 +140,12 @@ def _dlmath_cheat(name):
 
     if name == "leaky_relu_std":
         return lambda a, n: init.calculate_gain("leaky_relu", a) / np.sqrt(n)
+    if name == "ridge_map_towards":
+        from dlmath.probability import bayesian_linear_regression
+
+        return lambda X, y, w0, s2, t2: w0 + bayesian_linear_regression(
+            # shift, then Ch. 3
+            X, y - X @ w0, t2, s2).mean
     if name == "layer_grad_norms":
         def f(Ws, X, y, activation):
             act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[activation]
@@ -148,7 +172,8 @@ def test_check_accepts_the_notebook_solution(name, capsys):
     assert "✓" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name, k", [(n, k) for n in NAMES for k in range(len(WRONG[n]))])
+@pytest.mark.parametrize("name, k",
+                         [(n, k) for n in NAMES for k in range(len(WRONG[n]))])
 def test_check_rejects_wrong_answer(name, k):
     assert len(WRONG[name]) >= 3
     with pytest.raises(AssertionError, match="wrong values|shape"):
@@ -164,13 +189,15 @@ def test_check_rejects_stub_and_none(name):
         check(lambda *args: None)
 
 
-@pytest.mark.parametrize("name", ["leaky_relu_std", "rms_norm_backward", "ridge_map"])
+@pytest.mark.parametrize("name", ["leaky_relu_std", "rms_norm_backward",
+                                  "ridge_map_towards"])
 def test_check_refuses_torch(name):
     with pytest.raises(AssertionError, match="by hand"):
         getattr(ch06, f"check_{name}")(_torch_cheat(name))
 
 
-@pytest.mark.parametrize("name", ["leaky_relu_std", "layer_grad_norms"])
+@pytest.mark.parametrize("name", ["leaky_relu_std", "layer_grad_norms",
+                                  "ridge_map_towards"])
 def test_check_refuses_the_dlmath_routine(name):
     cheat = _dlmath_cheat(name)
     with pytest.raises(AssertionError, match="by hand"):
@@ -186,5 +213,6 @@ def test_dlmath_cheat_would_otherwise_pass():
     try:
         ch06.check_layer_grad_norms(_dlmath_cheat("layer_grad_norms"))
         ch06.check_leaky_relu_std(_torch_cheat("leaky_relu_std"))
+        ch06.check_ridge_map_towards(_dlmath_cheat("ridge_map_towards"))
     finally:
         mod._refuse = saved

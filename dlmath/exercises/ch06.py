@@ -20,12 +20,12 @@ import numpy as np
 from ..check import to_torch
 from . import check_function
 
-__all__ = ["check_layer_grad_norms", "check_leaky_relu_std", "check_ridge_map",
+__all__ = ["check_layer_grad_norms", "check_leaky_relu_std", "check_ridge_map_towards",
            "check_dropout_linear_moments", "check_rms_norm_backward"]
 
 
 def _names(code) -> set[str]:
-    """Global and attribute names a code object (and the functions nested in it) uses."""
+    """Global and attribute names used by a code object and by its nested functions."""
     out = set(code.co_names)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
@@ -41,7 +41,7 @@ def _contents(cell):
 
 
 def _refuse(fn: Callable, title: str, forbidden: Iterable[str] = ()) -> None:
-    """Raise if ``fn`` calls torch, or names one of the ``forbidden`` dlmath routines."""
+    """Raise if ``fn`` calls torch or names one of the ``forbidden`` dlmath routines."""
     code = getattr(fn, "__code__", None)
     if code is None:
         return
@@ -58,9 +58,9 @@ def _refuse(fn: Callable, title: str, forbidden: Iterable[str] = ()) -> None:
         if name == "torch" or origin.split(".")[0] == "torch" or name in forbidden:
             bad.append(name)
     if bad:
-        raise AssertionError(f"{title}: do this one by hand, in numpy — your function uses "
-                             f"{', '.join(repr(b) for b in bad)}, which computes the answer "
-                             f"for you")
+        names = ", ".join(repr(b) for b in bad)
+        raise AssertionError(f"{title}: do this one by hand, in numpy — your function "
+                             f"uses {names}, which computes the answer for you")
 
 
 # --------------------------------------------------------------------------- 6.1
@@ -73,7 +73,7 @@ def check_layer_grad_norms(fn) -> None:
 
     ``fn(Ws, X, y, activation)``: Ws a list of (n_l, n_{l-1}) weights, X (N, n_0),
     y (N,) class indices; z_l = a_{l-1} W_lᵀ, a_l = φ(z_l) except after the last
-    layer, L = mean cross-entropy of z_L. Returns an array of L norms, first layer first.
+    layer, L = mean cross-entropy of z_L. Returns the L norms, first layer first.
     """
     import torch
 
@@ -95,21 +95,24 @@ def check_layer_grad_norms(fn) -> None:
 
     g = np.random.default_rng(61)
     cases = []
-    for widths, act, std in [((5, 7, 4), "tanh", 0.8), ((6, 8, 8, 8, 8, 3), "relu", 0.6),
-                             ((4, 6, 6, 6, 6, 6, 6, 6, 5), "sigmoid", 1.5), ((3, 2), "relu", 1.0)]:
+    nets = [((5, 7, 4), "tanh", 0.8), ((6, 8, 8, 8, 8, 3), "relu", 0.6),
+            ((4, 6, 6, 6, 6, 6, 6, 6, 5), "sigmoid", 1.5), ((3, 2), "relu", 1.0)]
+    for widths, act, std in nets:
         Ws = [std * g.standard_normal((o, i)) for i, o in zip(widths[:-1], widths[1:])]
         N = 9
-        cases.append((Ws, g.standard_normal((N, widths[0])), g.integers(0, widths[-1], N), act))
+        X, y = g.standard_normal((N, widths[0])), g.integers(0, widths[-1], N)
+        cases.append((Ws, X, y, act))
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-13,
                    hint="start from the gradient of the mean cross-entropy w.r.t. the "
-                        "logits and go back one layer at a time; a layer's weight gradient "
-                        "needs its input activations, the step through φ needs φ' at the "
-                        "pre-activations; return the norms in layer order, first layer first")
+                        "logits and go back one layer at a time; a layer's weight "
+                        "gradient needs its input activations, the step through φ "
+                        "needs φ' at the pre-activations; return the norms first layer "
+                        "first")
 
 
 # --------------------------------------------------------------------------- 6.2
 def check_leaky_relu_std(fn) -> None:
-    """Exercise 6.2: the He std that preserves the variance through leaky ReLU(slope a)."""
+    """Exercise 6.2: the He std that preserves the variance through a leaky ReLU."""
     import torch
 
     title = "Exercise 6.2 leaky_relu_std"
@@ -122,52 +125,54 @@ def check_leaky_relu_std(fn) -> None:
 
     cases = [(0.0, 100), (0.01, 256), (0.2, 64), (0.5, 9), (1.0, 10), (3.0, 50)]
     check_function(fn, ref, cases, title=title, rtol=1e-12, atol=0,
-                   hint="for symmetric z, E[f(z)²] splits into the halves z > 0 and z < 0; "
-                        "ask n_in σ² E[f(z)²] = Var(z)")
+                   hint="for symmetric z, E[f(z)²] splits into the halves z > 0 and "
+                        "z < 0; ask n_in σ² E[f(z)²] = Var(z)")
 
 
 # --------------------------------------------------------------------------- 6.3
-def check_ridge_map(fn) -> None:
-    """Exercise 6.3: the MAP weights of linear regression with a Gaussian prior.
+def check_ridge_map_towards(fn) -> None:
+    """Exercise 6.3: MAP weights of linear regression, Gaussian prior centred at w0.
 
-    ``fn(X, y, noise_var, prior_var)``: y = X w + ε, ε ~ N(0, noise_var),
-    w ~ N(0, prior_var I). The reference minimises the negative log posterior
+    ``fn(X, y, w0, noise_var, prior_var)``: y = X w + ε, ε ~ N(0, noise_var),
+    w ~ N(w0, prior_var I). The reference minimises the negative log posterior
     written with ``torch.distributions.Normal`` by one Newton step (exact, since
     it is quadratic in w) with autograd's gradient and Hessian.
     """
     import torch
 
-    title = "Exercise 6.3 ridge_map"
-    _refuse(fn, title)
+    title = "Exercise 6.3 ridge_map_towards"
+    _refuse(fn, title, {"bayesian_linear_regression"})
 
-    def ref(X, y, noise_var, prior_var):
-        Xt, yt = to_torch(X), to_torch(y)
+    def ref(X, y, w0, noise_var, prior_var):
+        Xt, yt, w0t = to_torch(X), to_torch(y), to_torch(w0)
         Normal = torch.distributions.Normal
         sn, sp = to_torch(np.sqrt(noise_var)), to_torch(np.sqrt(prior_var))  # float64
-        w0 = torch.zeros(X.shape[1], dtype=torch.float64, device=Xt.device)
 
         def neg_log_post(w):
             return -(Normal(Xt @ w, sn).log_prob(yt).sum()
-                     + Normal(torch.zeros_like(w0), sp).log_prob(w).sum())
+                     + Normal(w0t, sp).log_prob(w).sum())
 
-        grad = torch.autograd.functional.jacobian(neg_log_post, w0)
-        H = torch.autograd.functional.hessian(neg_log_post, w0)
-        return w0 - torch.linalg.solve(H, grad)
+        start = torch.zeros_like(w0t)
+        grad = torch.autograd.functional.jacobian(neg_log_post, start)
+        H = torch.autograd.functional.hessian(neg_log_post, start)
+        return start - torch.linalg.solve(H, grad)
 
     g = np.random.default_rng(63)
     cases = []
     for N, d, nv, pv in [(30, 3, 0.5, 2.0), (8, 5, 1.0, 0.1), (50, 2, 0.01, 10.0),
                          (4, 6, 2.0, 0.5)]:
         X = g.standard_normal((N, d))
-        cases.append((X, X @ g.standard_normal(d) + np.sqrt(nv) * g.standard_normal(N), nv, pv))
+        y = X @ g.standard_normal(d) + np.sqrt(nv) * g.standard_normal(N)
+        cases.append((X, y, 2.0 * g.standard_normal(d), nv, pv))
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
-                   hint="write -log p(w | X, y) up to constants; it is ridge regression with "
-                        "a λ that is a ratio of the two variances — which one on top?")
+                   hint="write -log p(w | X, y) up to constants and set its gradient "
+                        "to zero; the prior's term pulls w towards w0, with a strength "
+                        "that is a ratio of the two variances (which one on top?)")
 
 
 # --------------------------------------------------------------------------- 6.4
 def check_dropout_linear_moments(fn) -> None:
-    """Exercise 6.4: mean and variance of y = W (m ⊙ x) / (1 - p) over the dropout mask m.
+    """Exercise 6.4: mean and variance of y = W (m ⊙ x) / (1 - p) over the mask m.
 
     ``fn(x, W, p)`` returns an array (2, out): row 0 E[y], row 1 Var[y]. The
     reference enumerates all 2^n masks with their probabilities, in torch.
@@ -191,8 +196,9 @@ def check_dropout_linear_moments(fn) -> None:
     cases = [(g.standard_normal(n), g.standard_normal((o, n)), p)
              for n, o, p in [(6, 3, 0.5), (8, 2, 0.1), (4, 5, 0.8), (1, 1, 0.3)]]
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
-                   hint="the m_j are independent Bernoulli(1 - p): y_i is a sum of independent "
-                        "terms W_ij x_j m_j / (1 - p), so means and variances add")
+                   hint="the m_j are independent Bernoulli(1 - p): y_i is a sum of "
+                        "independent terms W_ij x_j m_j / (1 - p), so means and "
+                        "variances add")
 
 
 # --------------------------------------------------------------------------- 6.5
@@ -205,7 +211,8 @@ def check_rms_norm_backward(fn) -> None:
     import torch
 
     title = "Exercise 6.5 rms_norm_backward"
-    _refuse(fn, title, {"layer_norm_vjp", "_normalize_vjp", "batch_norm_vjp", "rms_norm"})
+    _refuse(fn, title, {"layer_norm_vjp", "_normalize_vjp", "batch_norm_vjp",
+                        "rms_norm"})
 
     def ref(x, weight, dy, eps):
         xt = to_torch(x, requires_grad=True)
@@ -214,7 +221,8 @@ def check_rms_norm_backward(fn) -> None:
 
     g = np.random.default_rng(65)
     cases = []
-    for shape, eps in [((4, 6), 1e-5), ((2, 3, 5), 1e-6), ((7, 1), 1e-3), ((3, 16), 0.5)]:
+    for shape, eps in [((4, 6), 1e-5), ((2, 3, 5), 1e-6), ((7, 1), 1e-3),
+                       ((3, 16), 0.5)]:
         cases.append((g.standard_normal(shape) + 0.5, g.standard_normal(shape[-1]),
                       g.standard_normal(shape), eps))
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
