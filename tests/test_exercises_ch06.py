@@ -216,3 +216,11 @@ def test_dlmath_cheat_would_otherwise_pass():
         ch06.check_ridge_map_towards(_dlmath_cheat("ridge_map_towards"))
     finally:
         mod._refuse = saved
+
+
+def test_failure_message_names_the_case_and_the_list_of_weights():
+    with pytest.raises(AssertionError) as err:
+        ch06.check_layer_grad_norms(WRONG["layer_grad_norms"][0])
+    msg = str(err.value)
+    assert "Exercise 6.1" in msg and "test case 1" in msg
+    assert "[shape (7, 5), shape (4, 7)]" in msg      # the weights, described one by one
