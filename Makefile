@@ -12,7 +12,10 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: book test student execute clean
+# nbgrader lives in its own venv (requirements-instructor.txt).
+INSTRUCTOR := .venv-instructor
+
+.PHONY: book test student grade execute clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,18 +24,28 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.txt -e .
 	touch $@
 
+$(INSTRUCTOR)/.installed: requirements-instructor.txt
+	$(PYTHON) -m venv $(INSTRUCTOR)
+	$(INSTRUCTOR)/bin/python -m pip install -q --upgrade pip
+	$(INSTRUCTOR)/bin/python -m pip install -q -r requirements-instructor.txt
+	touch $@
+
 ## Set up (.venv) and build the book, executing every notebook.
 book: $(VENV)/.installed
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 ## Run every test: dlmath unit tests, every notebook under nbval, structure, book build.
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(INSTRUCTOR)/.installed
 	$(BIN)/python -m pytest
 
-## Student versions of every notebook (solutions stripped) into student/.
+## The student edition: student/ (notebooks without solutions) and its book.
 student: $(VENV)/.installed
-	$(BIN)/python -m dlmath.student chapters student
+	$(BIN)/python tools/student_edition.py --out student
+
+## Grade a folder of submissions (one folder per student) into grades.csv.
+grade: $(VENV)/.installed
+	$(BIN)/python tools/grade.py $(SUBMISSIONS) --out grades.csv
 
 ## Re-execute every notebook in place (after editing), storing fresh outputs.
 execute: $(VENV)/.installed

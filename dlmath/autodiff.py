@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Tensor", "unbroadcast", "topological_order"]
+__all__ = ["Tensor", "unbroadcast", "topological_order", "apply_vjp"]
 
 Backward = Callable[[np.ndarray], Sequence[np.ndarray]]
 
@@ -441,3 +441,23 @@ def topological_order(root: Tensor) -> list[Tensor]:
             if p.requires_grad and id(p) not in visited:
                 stack.append((p, False))
     return order
+
+
+def apply_vjp(fn_vjp: Callable, *args, **kwargs) -> Tensor:
+    """A ``(y, vjp)`` function of ``dlmath.functional`` as one node of the graph.
+
+    The layers of Part II derive each backward once, as a VJP closure
+    (``dlmath.functional.dense``); this adapter lets the engine use the same
+    derivation: ``Tensor`` arguments become the node's parents, other
+    arguments are passed through. E.g.
+    ``y = apply_vjp(F.linear_vjp, x, W, b)`` then ``y.sum().backward()``.
+    """
+    parents = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    y, vjp = fn_vjp(*(a.data if isinstance(a, Tensor) else a for a in args), **kwargs)
+
+    def backward(g):
+        grads = vjp(g)
+        return tuple(np.zeros(args[i].shape) if grads[i] is None else grads[i]
+                     for i in parents)
+    return Tensor.from_op(np.asarray(y), [args[i] for i in parents], backward,
+                          getattr(fn_vjp, "__name__", "vjp"))

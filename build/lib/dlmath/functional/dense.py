@@ -1,0 +1,339 @@
+"""The layers of a feedforward network (Chapters 5 and 6), each with its VJP.
+
+Every ``*_vjp`` function computes the forward value ``y`` and returns it with
+the closure ``vjp(dy)`` that applies the hand-derived backward pass: it maps
+the gradient of a scalar loss w.r.t. ``y`` to the gradients w.r.t. each array
+input, in the order of the arguments (``None`` for an absent input such as
+``bias=None``). Shapes and semantics are torch's::
+
+    y, vjp = linear_vjp(x, W, b)        # y = x Wᵀ + b
+    dx, dW, db = vjp(dy)                # eq. (5.6): dW = dyᵀ x, db = Σ dy, dx = dy W
+
+The plain forward functions (``relu``, ``gelu``, ``dropout``, ``batch_norm``,
+``layer_norm``, ``mse_loss``) return ``y`` only, like ``torch.nn.functional``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .._validate import as_float_array
+from .basic import _check_logits_target, _check_reduction, _reduce, cross_entropy, linear, \
+    sigmoid, softmax
+
+__all__ = ["check_dout", "linear_vjp", "relu", "relu_vjp", "sigmoid_vjp", "tanh_vjp", "gelu",
+           "gelu_vjp", "dropout", "dropout_vjp", "batch_norm", "batch_norm_vjp", "layer_norm",
+           "layer_norm_vjp", "mse_loss", "mse_loss_vjp", "cross_entropy_vjp"]
+
+VJP = Callable[[np.ndarray], tuple]
+
+
+def check_dout(dy, shape: tuple, fn: str) -> np.ndarray:
+    """The output gradient as a float array of the output's shape, or a clear error."""
+    dy = as_float_array(dy, fn, "dout")
+    if dy.shape != tuple(shape):
+        raise ValueError(f"{fn}: dout must have the output's shape {tuple(shape)}, "
+                         f"got {dy.shape}")
+    return dy
+
+
+# --------------------------------------------------------------------------- linear
+def linear_vjp(x, W, b=None) -> tuple[np.ndarray, VJP]:
+    """``y = x Wᵀ + b`` and its VJP, eq. (5.6). x: (..., in), W: (out, in), b: (out,).
+
+    With the leading axes flattened into N rows: ``dx = dy W`` (N, in),
+    ``dW = dyᵀ x`` (out, in), ``db = Σ_n dy_n`` (out,).
+    """
+    y = linear(x, W, b)
+    x, W = np.asarray(x, dtype=y.dtype), np.asarray(W)
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, "linear")
+        x2, dy2 = x.reshape(-1, W.shape[1]), dy.reshape(-1, W.shape[0])
+        dx = dy @ W                                # ∂L/∂x = dy W
+        dW = dy2.T @ x2                            # ∂L/∂W = Σ_n dy_n x_nᵀ
+        db = dy2.sum(axis=0) if b is not None else None
+        return dx, dW, db
+    return y, vjp
+
+
+# --------------------------------------------------------------------------- activations
+def relu(x) -> np.ndarray:
+    """ReLU(x) = max(x, 0), elementwise. Same as ``torch.relu``."""
+    x = as_float_array(x, "relu", "x")
+    return np.maximum(x, 0)
+
+
+def relu_vjp(x) -> tuple[np.ndarray, VJP]:
+    """ReLU and its VJP ``dx = dy ⊙ [x > 0]`` (torch's convention: 0 at x = 0)."""
+    x = as_float_array(x, "relu", "x")
+    y = np.maximum(x, 0)
+    return y, lambda dy: (check_dout(dy, y.shape, "relu") * (x > 0),)
+
+
+def sigmoid_vjp(x) -> tuple[np.ndarray, VJP]:
+    """σ(x) and its VJP ``dx = dy ⊙ σ(x)(1 - σ(x))``: the derivative from the output."""
+    y = sigmoid(x)
+    return y, lambda dy: (check_dout(dy, y.shape, "sigmoid") * y * (1 - y),)
+
+
+def tanh_vjp(x) -> tuple[np.ndarray, VJP]:
+    """tanh(x) and its VJP ``dx = dy ⊙ (1 - tanh²x)``."""
+    y = np.tanh(as_float_array(x, "tanh", "x"))
+    return y, lambda dy: (check_dout(dy, y.shape, "tanh") * (1 - y * y),)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def _gelu_parts(x: np.ndarray, approximate: str):
+    """GELU(x) = x Φ(x) and its derivative Φ(x) + x φ(x) (or the tanh approximation's)."""
+    if approximate == "tanh":
+        # GELU ≈ x/2 (1 + tanh u), u = √(2/π)(x + 0.044715 x³)
+        u = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+        t = np.tanh(u)
+        du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x ** 2)
+        return 0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+    from scipy.special import erf
+    cdf = 0.5 * (1 + erf(x / math.sqrt(2)))            # Φ(x)
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)  # φ(x)
+    return x * cdf, cdf + x * pdf
+
+
+def _check_approximate(approximate: str) -> str:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate
+
+
+def gelu(x, approximate: str = "none") -> np.ndarray:
+    """GELU(x) = x Φ(x), Φ the standard normal CDF; ``approximate="tanh"`` uses
+    x/2 (1 + tanh(√(2/π)(x + 0.044715 x³))). Same as ``torch.nn.functional.gelu``."""
+    x = as_float_array(x, "gelu", "x")
+    return _gelu_parts(x, _check_approximate(approximate))[0]
+
+
+def gelu_vjp(x, approximate: str = "none") -> tuple[np.ndarray, VJP]:
+    """GELU and its VJP ``dx = dy ⊙ (Φ(x) + x φ(x))`` (or the tanh form's derivative)."""
+    x = as_float_array(x, "gelu", "x")
+    y, dydx = _gelu_parts(x, _check_approximate(approximate))
+    return y, lambda dy: (check_dout(dy, y.shape, "gelu") * dydx,)
+
+
+# --------------------------------------------------------------------------- dropout
+def _check_p(p) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    return float(p)
+
+
+def _dropout_mask(x: np.ndarray, p: float, mask, rng) -> np.ndarray:
+    _check_p(p)
+    if mask is None:
+        from .._random import rng as default_rng
+        return (rng or default_rng).random(x.shape) >= p   # keep with probability 1 - p
+    mask = np.asarray(mask)
+    if mask.shape != x.shape:
+        raise ValueError(f"dropout: mask must have x's shape {x.shape}, got {mask.shape}")
+    if mask.dtype != bool and not np.isin(mask, (0, 1)).all():
+        raise ValueError("dropout: mask must be boolean or hold only 0s and 1s "
+                         "(1 = keep the unit)")
+    return mask.astype(bool)
+
+
+def dropout_vjp(x, p: float = 0.5, training: bool = True, *, mask=None,
+                rng: np.random.Generator | None = None) -> tuple[np.ndarray, VJP]:
+    """Inverted dropout, eq. (6.9): ``y = x ⊙ m / (1 - p)``, m_i ~ Bernoulli(1 - p).
+
+    Dividing by 1 - p keeps E[y] = x, so evaluation (``training=False``) is the
+    identity. ``mask`` (True/1 = keep) replaces the random draw, e.g. to reuse
+    torch's; otherwise it is drawn from ``rng`` (default ``dlmath.rng``).
+    The VJP is the same masked scaling: ``dx = dy ⊙ m / (1 - p)``.
+    """
+    x = as_float_array(x, "dropout", "x")
+    if not training:                                   # evaluation: the identity
+        _check_p(p)
+        return x.copy(), lambda dy: (check_dout(dy, x.shape, "dropout"),)
+    keep = _dropout_mask(x, p, mask, rng)
+    scale = np.where(keep, 1.0 / (1.0 - p) if p < 1 else 0.0, 0.0).astype(x.dtype)
+    y = x * scale
+    return y, lambda dy: (check_dout(dy, y.shape, "dropout") * scale,)
+
+
+def dropout(x, p: float = 0.5, training: bool = True, *, mask=None, rng=None) -> np.ndarray:
+    """Inverted dropout (see ``dropout_vjp``). Same as ``torch.nn.functional.dropout``."""
+    return dropout_vjp(x, p, training, mask=mask, rng=rng)[0]
+
+
+# --------------------------------------------------------------------------- normalization
+def _normalize_vjp(x: np.ndarray, axes: tuple, eps: float):
+    """x̂ = (x - μ)/√(σ² + ε) over ``axes`` (biased σ²) and the VJP from dx̂ to dx, eq. (6.14).
+
+    With m the number of elements averaged: dx = (dx̂ - mean(dx̂) - x̂ mean(dx̂ ⊙ x̂)) / √(σ² + ε).
+    """
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = xc * inv_std
+
+    def vjp(dxhat):
+        return inv_std * (dxhat - dxhat.mean(axis=axes, keepdims=True)
+                          - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
+    return xhat, vjp, mu, var
+
+
+def _affine_shape(x: np.ndarray, channel_axis: int) -> tuple:
+    shape = [1] * x.ndim
+    shape[channel_axis] = x.shape[channel_axis]
+    return tuple(shape)
+
+
+def batch_norm_vjp(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+                   momentum: float | None = 0.1, eps: float = 1e-5) -> tuple[np.ndarray, VJP]:
+    """Batch normalization over the batch (and length) axes, eqs. (6.12)-(6.14).
+
+    x: (N, C) or (N, C, L); running_mean/var, weight, bias: (C,) or None.
+    Training: normalize with the batch mean and the *biased* variance, and update
+    the running statistics in place with the *unbiased* one:
+    ``r ← (1 - momentum) r + momentum · stat`` (``momentum=None``: the caller
+    passes the cumulative factor 1/num_batches as ``momentum``; see
+    ``dlmath.nn.BatchNorm1d``). Evaluation: normalize with the running statistics.
+    ``vjp(dy)`` returns ``(dx, dweight, dbias)``. Same as
+    ``torch.nn.functional.batch_norm(x, running_mean, running_var, weight, bias,
+    training, momentum, eps)``.
+    """
+    fn = "batch_norm"
+    x = as_float_array(x, fn, "x", ndim=(2, 3), layout="(N, C) or (N, C, L)")
+    C = x.shape[1]
+    for name, v in [("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)]:
+        if v is not None and np.shape(v) != (C,):
+            raise ValueError(f"{fn}: {name} must be (C={C},) to match x of shape {x.shape}, "
+                             f"got {np.shape(v)}")
+    axes = (0,) if x.ndim == 2 else (0, 2)
+    shape = _affine_shape(x, 1)
+    m = x.size // C                                    # elements per channel
+    if training:
+        if m <= 1:
+            raise ValueError(f"{fn}: expected more than 1 value per channel when training, "
+                             f"got input of shape {x.shape}")
+        xhat, norm_vjp, mu, var = _normalize_vjp(x, axes, eps)
+        if running_mean is not None and running_var is not None and momentum is not None:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mu.reshape(C)
+            running_var *= 1 - momentum
+            running_var += momentum * var.reshape(C) * m / (m - 1)   # unbiased
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{fn}: evaluation needs running_mean and running_var")
+        inv_std = 1.0 / np.sqrt(np.reshape(running_var, shape) + eps)
+        xhat = (x - np.reshape(running_mean, shape)) * inv_std
+
+        def norm_vjp(dxhat):                           # constant statistics: a scaling
+            return dxhat * inv_std
+    gamma = np.ones(shape) if weight is None else np.reshape(weight, shape)
+    y = xhat * gamma + (0 if bias is None else np.reshape(bias, shape))
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, fn)
+        dweight = (dy * xhat).sum(axis=axes) if weight is not None else None
+        dbias = dy.sum(axis=axes) if bias is not None else None
+        return norm_vjp(dy * gamma), dweight, dbias
+    return y, vjp
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float | None = 0.1, eps: float = 1e-5) -> np.ndarray:
+    """Batch normalization (see ``batch_norm_vjp``); same as ``torch.nn.functional.batch_norm``."""
+    return batch_norm_vjp(x, running_mean, running_var, weight, bias, training, momentum, eps)[0]
+
+
+def layer_norm_vjp(x, normalized_shape: int | Sequence[int], weight=None, bias=None,
+                   eps: float = 1e-5) -> tuple[np.ndarray, VJP]:
+    """Layer normalization over the trailing ``normalized_shape`` axes, eq. (6.16).
+
+    Each sample is normalized by its own mean and biased variance, then scaled
+    and shifted elementwise by ``weight`` and ``bias`` (of ``normalized_shape``).
+    The same statistics in training and evaluation. ``vjp(dy)`` returns
+    ``(dx, dweight, dbias)``. Same as ``torch.nn.functional.layer_norm``.
+    """
+    fn = "layer_norm"
+    x = as_float_array(x, fn, "x")
+    ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(normalized_shape)
+    k = len(ns)
+    if k == 0 or x.ndim < k or x.shape[x.ndim - k:] != ns:
+        raise ValueError(f"{fn}: x must end in normalized_shape {ns}, got shape {x.shape}")
+    for name, v in [("weight", weight), ("bias", bias)]:
+        if v is not None and np.shape(v) != ns:
+            raise ValueError(f"{fn}: {name} must have shape {ns}, got {np.shape(v)}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    lead = tuple(range(x.ndim - k))
+    xhat, norm_vjp, _, _ = _normalize_vjp(x, axes, eps)
+    gamma = 1.0 if weight is None else np.asarray(weight)
+    y = xhat * gamma + (0 if bias is None else np.asarray(bias))
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, fn)
+        dweight = (dy * xhat).sum(axis=lead) if weight is not None else None
+        dbias = dy.sum(axis=lead) if bias is not None else None
+        return norm_vjp(dy * gamma), dweight, dbias
+    return y, vjp
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> np.ndarray:
+    """Layer normalization (see ``layer_norm_vjp``); same as ``torch.nn.functional.layer_norm``."""
+    return layer_norm_vjp(x, normalized_shape, weight, bias, eps)[0]
+
+
+# --------------------------------------------------------------------------- losses
+def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJP]:
+    """Mean squared error ``ℓ = mean((input - target)²)`` and its VJP ``2 (input - target) / n``.
+
+    input, target: the same shape. ``vjp(dℓ)`` returns ``(dinput, dtarget)``.
+    Same as ``torch.nn.functional.mse_loss``.
+    """
+    fn = "mse_loss"
+    reduction = _check_reduction(reduction, fn)
+    a = as_float_array(input, fn, "input")
+    t = as_float_array(target, fn, "target")
+    if a.shape != t.shape:
+        raise ValueError(f"{fn}: target must have input's shape {a.shape}, got {t.shape}")
+    r = a - t
+    loss = _reduce(r * r, reduction)
+    scale = 2.0 / max(r.size, 1) if reduction == "mean" else 2.0
+
+    def vjp(dl):
+        dl = check_dout(dl, np.shape(loss), fn)
+        d = scale * r * dl
+        return d, -d
+    return loss, vjp
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean squared error; same as ``torch.nn.functional.mse_loss``."""
+    return mse_loss_vjp(input, target, reduction)[0]
+
+
+def cross_entropy_vjp(logits, target, reduction: str = "mean") -> tuple[np.ndarray, VJP]:
+    """Softmax cross-entropy and its VJP ``(softmax(z) - onehot(y)) · dℓ / N`` (Chapter 3).
+
+    logits: (N, C), target: (N,) class indices. ``vjp(dℓ)`` returns ``(dlogits, None)``
+    (no gradient for integer targets).
+    """
+    fn = "cross_entropy"
+    reduction = _check_reduction(reduction, fn)
+    z, y = _check_logits_target(logits, target, fn)
+    loss = cross_entropy(z, y, reduction)
+
+    def vjp(dl):
+        dl = check_dout(dl, np.shape(loss), fn)
+        g = softmax(z, axis=1)
+        g[np.arange(len(y)), y] -= 1.0                 # p - onehot(y)
+        if reduction == "none":
+            return g * dl[:, None], None
+        return g * (dl / len(y) if reduction == "mean" else dl), None
+    return loss, vjp

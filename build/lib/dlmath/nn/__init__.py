@@ -1,0 +1,37 @@
+"""Layers with hand-derived backward passes, mirroring ``torch.nn`` (Part II).
+
+Every layer has torch's parameter names, layouts and initialization, so the
+check of a derivation is always the same: same weights, same input, same
+output and same gradients (``dlmath.check.check_layer``)::
+
+    tl = torch.nn.Linear(4, 3).double()
+    layer = dlmath.nn.Linear.from_torch(tl)      # or dlmath.nn.from_torch(tl)
+    y = layer.forward(x)
+    dx = layer.backward(dy)                      # fills layer.grads["weight"], ["bias"]
+
+Chapters 5-6: ``Linear``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``GELU``,
+``Dropout``, ``BatchNorm1d``, ``LayerNorm``, ``Sequential``,
+``CrossEntropyLoss``, ``MSELoss``, ``init``, ``clip_grad_norm_``.
+Chapter 7 adds convolution and pooling, 8 recurrent layers, 9 attention.
+"""
+from __future__ import annotations
+
+from . import init
+from .activation import GELU, ReLU, Sigmoid, Tanh
+from .container import Sequential
+from .convert import from_torch, register
+from .dropout import Dropout
+from .linear import Linear
+from .loss import CrossEntropyLoss, MSELoss
+from .module import Module
+from .norm import BatchNorm1d, LayerNorm
+from .utils import clip_grad_norm_
+
+__all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Dropout", "BatchNorm1d",
+           "LayerNorm", "Sequential", "CrossEntropyLoss", "MSELoss", "init", "clip_grad_norm_",
+           "from_torch", "register"]
+
+for _cls in (Linear, ReLU, Sigmoid, Tanh, GELU, Dropout, BatchNorm1d, LayerNorm, Sequential,
+             CrossEntropyLoss, MSELoss):
+    register(_cls.__name__, _cls)
+del _cls
