@@ -176,3 +176,133 @@ def test_pca_bad_input():
         L.pca_reconstruct(model, np.ones((2, 3)))
     with pytest.raises(ValueError, match="same shape"):
         L.align_signs(np.ones((2, 2)), np.ones((2, 3)))
+
+
+# ------------------------------------- Chapter 1.5: triangular solves, Cholesky, QR
+def spd(g, n, cond=10.0):
+    """A symmetric positive definite (n, n) matrix with condition number ``cond``."""
+    Q, _ = np.linalg.qr(g.standard_normal((n, n)))
+    return (Q * np.geomspace(1.0, 1.0 / cond, n)) @ Q.T
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_cholesky_matches_torch(data):
+    n = data.draw(dims)
+    B = data.draw(arrays(np.float64, (n, n), elements=elems))
+    A = B @ B.T + n * np.eye(n)  # symmetric positive definite, eigenvalues >= n
+    L_ = L.cholesky(A)
+    close(L_, torch.linalg.cholesky(to_torch(A)), rtol=1e-10, atol=1e-10)
+    assert np.all(np.triu(L_, 1) == 0) and np.all(np.diag(L_) > 0)
+
+
+def test_cholesky_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"not positive definite \(pivot 1"):
+        L.cholesky(np.array([[1.0, 2.0], [2.0, 1.0]]))  # eigenvalues 3 and -1
+    with pytest.raises(ValueError, match="not positive definite"):
+        L.cholesky(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="must be symmetric"):
+        L.cholesky(np.array([[2.0, 1.0], [0.0, 2.0]]))
+    with pytest.raises(ValueError, match=r"A must be square \(n, n\), got shape \(2, "):
+        L.cholesky(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="got a torch.Tensor"):
+        L.cholesky(torch.eye(2))
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_solve_triangular_matches_torch(lower, data):
+    n, k = data.draw(dims), data.draw(dims)
+    M = data.draw(arrays(np.float64, (n, n), elements=elems))
+    b = data.draw(arrays(np.float64, (n, k), elements=elems))
+    T = (np.tril(M) if lower else np.triu(M)) + np.diag(np.sign(np.diag(M)) * 10 + 20 *
+                                                          (np.diag(M) == 0))
+    ref = torch.linalg.solve_triangular(to_torch(T), to_torch(b), upper=not lower)
+    close(L.solve_triangular(T, b, lower=lower), ref, rtol=1e-9, atol=1e-10)
+    close(L.solve_triangular(T, b[:, 0], lower=lower), ref[:, 0], rtol=1e-9, atol=1e-10)
+
+
+def test_solve_triangular_reads_only_its_triangle(g):
+    T = np.tril(g.standard_normal((4, 4))) + 4 * np.eye(4)
+    b = g.standard_normal(4)
+    junk = T + np.triu(g.standard_normal((4, 4)), 1)  # garbage above the diagonal
+    close(L.solve_triangular(junk, b), L.solve_triangular(T, b), 0, 0)
+
+
+def test_solve_triangular_bad_input():
+    with pytest.raises(ValueError, match=r"T is singular, T\[1, 1\] = 0"):
+        L.solve_triangular(np.array([[1.0, 0.0], [1.0, 0.0]]), np.ones(2))
+    with pytest.raises(ValueError, match=r"b must have n=2 rows to match T \(2, 2\)"):
+        L.solve_triangular(np.eye(2), np.ones(3))
+    with pytest.raises(ValueError, match=r"T must be square \(n, n\), got shape \(2, "):
+        L.solve_triangular(np.ones((2, 3)), np.ones(2))
+
+
+def positive_diag(Q, R):
+    """Flip signs so that diag(R) >= 0: the QR factorization is then unique."""
+    s = np.sign(np.diag(to_np(R)))
+    s[s == 0] = 1.0
+    return to_np(Q) * s, to_np(R) * s[:, None]
+
+
+def to_np(x):
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+@pytest.mark.parametrize("method", ["householder", "mgs", "cgs"])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_qr_matches_torch(method, data):
+    n = data.draw(dims)
+    m = data.draw(st.integers(n, 8))
+    A = data.draw(arrays(np.float64, (m, n), elements=elems))
+    A = A + 12 * np.eye(m, n)  # keeps the columns well independent for Gram-Schmidt
+    Q, R = L.qr(A, method)
+    assert Q.shape == (m, n) and R.shape == (n, n)
+    close(np.tril(R, -1), np.zeros((n, n)), 0, 0)
+    close(Q @ R, A, rtol=1e-10, atol=1e-10)
+    close(Q.T @ Q, np.eye(n), rtol=0, atol=1e-10)
+    Qt, Rt = positive_diag(*torch.linalg.qr(to_torch(A)))
+    Qm, Rm = positive_diag(Q, R)
+    close(Qm, Qt, rtol=1e-9, atol=1e-9)
+    close(Rm, Rt, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 4), (3, 5), (5, 1)])
+def test_householder_has_torch_signs_and_wide_shapes(t, g, shape):
+    A = g.standard_normal(shape)
+    Q, R = L.householder_qr(A)
+    Qt, Rt = torch.linalg.qr(t(A))
+    close(Q, Qt, rtol=1e-10, atol=1e-12)
+    close(R, Rt, rtol=1e-10, atol=1e-12)
+
+
+def test_householder_on_rank_deficient_input(t, g):
+    A = g.standard_normal((6, 2)) @ g.standard_normal((2, 4))
+    Q, R = L.householder_qr(A)
+    close(Q @ R, A, 1e-10, 1e-12)
+    close(Q.T @ Q, np.eye(4), 0, 1e-12)
+    with pytest.raises(ValueError, match="linearly dependent .column 2"):
+        L.gram_schmidt(A)
+
+
+def test_orthogonality_loss_ordering_cgs_mgs_householder(g):
+    """‖QᵀQ - I‖ grows like κ² eps (CGS), κ eps (MGS), eps (Householder)."""
+    U, _ = np.linalg.qr(g.standard_normal((60, 12)))
+    V, _ = np.linalg.qr(g.standard_normal((12, 12)))
+    A = (U * np.geomspace(1, 1e-7, 12)) @ V.T  # κ(A) = 1e7
+    loss = {m: np.abs(L.qr(A, m)[0].T @ L.qr(A, m)[0] - np.eye(12)).max()
+            for m in ("cgs", "mgs", "householder")}
+    assert loss["householder"] < 1e-14
+    assert 1e-14 < loss["mgs"] < 1e-6
+    assert loss["cgs"] > 1e-4
+
+
+def test_qr_bad_input():
+    with pytest.raises(ValueError, match=r"gram_schmidt: A must have m >= n .*\(2, 3"):
+        L.gram_schmidt(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="method must be"):
+        L.qr(np.eye(2), "givens")
+    with pytest.raises(ValueError, match="A must have 2 dims"):
+        L.householder_qr(np.ones(3))

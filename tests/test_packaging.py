@@ -15,9 +15,16 @@ def test_installed_package_runs_a_notebook_from_elsewhere(tmp_path, monkeypatch)
     import nbformat
     from nbclient import NotebookClient
 
-    site = tmp_path / "site"
+    import shutil
+
+    src, site = tmp_path / "src", tmp_path / "site"     # build a copy: no build/ in the repo
+    shutil.copytree(ROOT / "dlmath", src / "dlmath",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, src / name)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--target", str(site), str(ROOT)],
+                    "--no-build-isolation", "--target", str(site), str(src)],
                    check=True, capture_output=True, timeout=600)
     work = tmp_path / "elsewhere"
     work.mkdir()

@@ -1,4 +1,0 @@
-"""Recurrent cells (Chapter 8), forward and hand-derived backward, with torch's semantics."""
-from __future__ import annotations
-
-__all__: list[str] = []
