@@ -19,6 +19,9 @@ __all__ = ["check_function"]
 def _describe(args: Sequence[Any]) -> str:
     parts = []
     for a in args:
+        if isinstance(a, (list, tuple)) and any(hasattr(v, "shape") for v in a):
+            parts.append("[" + _describe(a) + "]")      # e.g. a list of weight matrices
+            continue
         arr = np.asarray(a) if not hasattr(a, "shape") else a
         parts.append(f"shape {tuple(arr.shape)}" if getattr(arr, "ndim", 0) else repr(a))
     return ", ".join(parts)
