@@ -202,11 +202,12 @@ def test_boolean_mask_and_tensor_index(t, g):
 def test_reshape_transpose_T(t, g):
     x, tx = pair(g.standard_normal((2, 3, 4)), t)
     w = g.standard_normal((4, 6))
-    out = (x.reshape(6, 4).T * w).sum() + (x.transpose(2, 0, 1).reshape((4, -1)) @ w.T).sum() \
-        + (x.transpose((1, 0, 2)) ** 2).sum() + x.T[0].sum()
+    out = (x.reshape(6, 4).T * w).sum() + (x.permute(2, 0, 1).reshape((4, -1)) @ w.T).sum() \
+        + (x.permute((1, 0, 2)) ** 2).sum() + x.T[0].sum() + x.transpose(0, 2)[1].sum()
     out_ref = (tx.reshape(6, 4).T * t(w)).sum() \
         + (tx.permute(2, 0, 1).reshape(4, -1) @ t(w).T).sum() \
-        + (tx.permute(1, 0, 2) ** 2).sum() + tx.permute(2, 1, 0)[0].sum()
+        + (tx.permute(1, 0, 2) ** 2).sum() + tx.permute(2, 1, 0)[0].sum() \
+        + tx.transpose(0, 2)[1].sum()
     close(out.data, out_ref)
     out.backward()
     out_ref.backward()
@@ -344,8 +345,8 @@ def test_broadcast_and_shape_errors():
         np.ones(4) * Tensor(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"reshape: cannot reshape shape \(2, 3\)"):
         Tensor(np.ones((2, 3))).reshape(4, 2)
-    with pytest.raises(ValueError, match=r"transpose: axes \(0, 0\) are not a permutation"):
-        Tensor(np.ones((2, 3))).transpose(0, 0)
+    with pytest.raises(ValueError, match=r"permute: dims \(0, 0\) are not a permutation"):
+        Tensor(np.ones((2, 3))).permute(0, 0)
     with pytest.raises(ValueError, match=r"sum: axis 2 is out of range for shape \(2, 3\)"):
         Tensor(np.ones((2, 3))).sum(axis=2)
 
@@ -359,3 +360,77 @@ def test_backward_without_graph_and_bad_custom_op():
         bad.sum().backward()
     with pytest.raises(ValueError, match=r"unbroadcast: cannot sum a gradient of shape \(2, 3\) to shape \(2,\)"):
         unbroadcast(np.ones((2, 3)), (2,))
+
+
+# --- torch's meaning of transpose, permute and boolean masks ------------------------------
+@pytest.mark.parametrize("shape, dims", [((2, 3, 4), (-2, -1)), ((2, 3, 4), (0, 2)),
+                                         ((3, 4), (0, 1)), ((2, 3, 4, 5), (1, -1)),
+                                         ((3,), (0, 0))])
+def test_transpose_swaps_two_dims_like_torch(t, g, shape, dims):
+    x, tx = pair(g.standard_normal(shape), t)
+    out, out_ref = x.transpose(*dims), tx.transpose(*dims)
+    close(out.data, out_ref)
+    up = g.standard_normal(out.shape)
+    out.backward(up)
+    out_ref.backward(t(up))
+    close(x.grad, tx.grad)
+
+
+def test_permute_matches_torch(t, g):
+    x, tx = pair(g.standard_normal((2, 3, 4)), t)
+    out, out_ref = x.permute(2, 0, 1), tx.permute(2, 0, 1)
+    close(out.data, out_ref)
+    close(x.permute((1, -1, 0)).data, tx.permute(1, -1, 0))
+    out.backward(np.arange(24.0).reshape(out.shape))
+    out_ref.backward(t(np.arange(24.0).reshape(out.shape)))
+    close(x.grad, tx.grad)
+    with pytest.raises(ValueError, match=r"permute: dims \(0, 0, 1\) are not a permutation"):
+        x.permute(0, 0, 1)
+    with pytest.raises(TypeError, match="transpose: expected two dims"):
+        x.transpose(2, 0, 1)
+    with pytest.raises(ValueError, match=r"transpose: dim 3 is out of range for shape"):
+        x.transpose(0, 3)
+
+
+def test_tensor_boolean_mask_selects_like_torch(t, g):
+    data = g.standard_normal((4, 3))
+    x, tx = pair(data, t)
+    mask = data[:, 0] > 0                      # a row mask
+    out = x[Tensor(mask)]
+    out_ref = tx[torch.as_tensor(mask, device=tx.device)]
+    assert out.shape == out_ref.shape
+    close(out.data, out_ref)
+    full = data > 0                            # an elementwise mask
+    close(x[Tensor(full)].data, tx[torch.as_tensor(full, device=tx.device)])
+    (out ** 2).sum().backward()
+    (out_ref ** 2).sum().backward()
+    close(x.grad, tx.grad)
+    with pytest.raises(TypeError, match="only floating-point tensors can require a gradient"):
+        Tensor(mask, requires_grad=True)
+
+
+def test_pow_at_zero_base_matches_torch_without_warnings(t):
+    a, ta = pair(np.array([0.0, 1.0, 4.0]), t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")         # (a ** 0.5)' = 0.5 / sqrt(a) is inf at 0, silently
+        (a ** 0.5).sum().backward()
+    (ta ** 0.5).sum().backward()
+    close(a.grad, ta.grad)
+    # the exponent's gradient a^b ln a: 0 at a = 0 for b >= 0, -inf there for b < 0 (torch's)
+    (a2, ta2), (b, tb) = pair(np.zeros(3), t), pair(np.array([-1.5, 0.0, 2.0]), t)
+    with np.errstate(divide="ignore"):         # the forward 0 ** -1.5 = inf warns in numpy
+        y = (a2 ** b).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y.backward()
+    (ta2 ** tb).sum().backward()
+    close(b.grad, tb.grad)
+    close(a2.grad, ta2.grad)
+
+
+def test_reduction_axis_must_be_int():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(TypeError, match="sum: axis must be None, an int or a tuple of ints"):
+        x.sum(axis=1.5)
+    with pytest.raises(TypeError, match="mean: axis must be None, an int or a tuple of ints"):
+        x.mean(axis=(0, 0.5))

@@ -176,3 +176,16 @@ def test_pca_bad_input():
         L.pca_reconstruct(model, np.ones((2, 3)))
     with pytest.raises(ValueError, match="same shape"):
         L.align_signs(np.ones((2, 2)), np.ones((2, 3)))
+
+
+def test_axis_and_tolerance_errors_are_clear():
+    with pytest.raises(ValueError, match=r"norm: axis 2 is out of range for shape \(2, 3\)"):
+        L.norm(np.ones((2, 3)), axis=2)
+    with pytest.raises(TypeError, match="norm: axis must be an int, got float"):
+        L.norm(np.ones((2, 3)), axis=1.5)
+    with pytest.raises(ValueError, match="matrix_rank: rtol must be >= 0, got -1"):
+        L.matrix_rank(np.eye(3), rtol=-1)
+    with pytest.raises(ValueError, match="pinv: rtol must be finite, got nan"):
+        L.pinv(np.eye(3), rtol=float("nan"))
+    with pytest.raises(ValueError, match="cosine_similarity: axis 1 is out of range"):
+        L.cosine_similarity(np.ones(3), np.ones(3), axis=1)
