@@ -233,7 +233,11 @@ def pca(X, k: int) -> PCA:
     mean = X.mean(axis=0)
     _, s, Vt = np.linalg.svd(X - mean, full_matrices=False)
     var = s ** 2 / (N - 1)
-    return PCA(Vt[:k], mean, var[:k], var[:k] / var.sum())
+    # the ratio from s / s_max, so that data of magnitude 1e-180 (whose squares underflow
+    # to 0) still gives ratios summing to 1, not 0 / 0
+    r = (s / s[0]) ** 2 if s[0] > 0 else np.zeros_like(s)
+    ratio = r / r.sum() if r.sum() > 0 else r
+    return PCA(Vt[:k], mean, var[:k], ratio[:k])
 
 
 def pca_transform(model: PCA, X) -> np.ndarray:

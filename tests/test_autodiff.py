@@ -46,6 +46,49 @@ UNARY = {
     "2 - x/3": lambda x: 2 - x / 3,
     "0.5 * x": lambda x: 0.5 * x,
 }
+
+
+def _is_ours(x):
+    return isinstance(x, Tensor)
+
+
+def _sum_last(x):       # a reduction along one axis, broadcast back
+    if x.ndim == 0:
+        return x * 1.5
+    s = x.sum(axis=-1, keepdims=True) if _is_ours(x) else x.sum(dim=-1, keepdim=True)
+    return x - 0.3 * s
+
+
+def _mean_all(x):       # a full reduction
+    return x * (x.mean() if _is_ours(x) else x.mean())
+
+
+def _reshape_gather(x):  # reshape to 1-D, gather in reverse order, reshape back
+    idx = np.arange(max(x.numel() if not _is_ours(x) else x.data.size, 1))[::-1].copy()
+    flat = x.reshape(-1)
+    out = flat[idx] if _is_ours(x) else flat[torch.as_tensor(idx, device=x.device)]
+    return out.reshape(tuple(x.shape))
+
+
+def _repeat_index(x):    # integer indexing with a repeated index along the last axis
+    if x.ndim == 0:
+        return x
+    n = x.shape[-1]
+    idx = np.r_[0, 0:n - 1] if n > 1 else np.array([0])
+    return x[..., idx] if _is_ours(x) else x[..., torch.as_tensor(idx, device=x.device)]
+
+
+def _matmul(x):          # a matrix product along the last axis (1-D: a vector-matrix product)
+    if x.ndim == 0:
+        return x
+    n = x.shape[-1]
+    M = np.linspace(-1.0, 1.0, n * n).reshape(n, n) + np.eye(n)
+    return x @ (M if _is_ours(x) else _t(M))
+
+
+UNARY.update({"sum(-1)": _sum_last, "* mean": _mean_all, "reshape∘gather": _reshape_gather,
+              "x[..., repeated]": _repeat_index, "@ M": _matmul})
+
 BINARY = {
     "add": lambda x, y: x + y,
     "sub": lambda x, y: x - y,

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import dlmath
 from dlmath import optim as O
 from dlmath.check import assert_close
+from strategies import float_arrays, matrices
 
 STEPS = 100
 
@@ -18,13 +19,23 @@ def close(a, e, rtol=1e-10, atol=1e-10):
     assert_close(a, e, rtol=rtol, atol=atol, verbose=False)
 
 
-def _problem(seed):
-    """A smooth non-quadratic loss of two parameters (3,) and (2, 3), with numpy gradients."""
-    g = np.random.default_rng(seed)
-    M = g.standard_normal((3, 3))
+#: the numbers of a problem, drawn by hypothesis (zeros, ties and the bounds included)
+problems = st.tuples(matrices(3, 3, -2, 2), matrices(2, 3, -2, 2), float_arrays(3, -2, 2),
+                     matrices(2, 3, -2, 2))
+
+
+def _problem(numbers):
+    """A smooth non-quadratic loss of two parameters (3,) and (2, 3), with numpy gradients.
+
+    ``numbers``: (M, c, x0, W0) as drawn by ``problems``, or an int seed for fixed cases.
+    """
+    if isinstance(numbers, int):
+        g = np.random.default_rng(numbers)
+        numbers = (g.standard_normal((3, 3)), g.standard_normal((2, 3)),
+                   g.standard_normal(3), g.standard_normal((2, 3)))
+    M, c, x0, W0 = numbers
     A = M @ M.T + 0.5 * np.eye(3)
-    c = g.standard_normal((2, 3))
-    params = [g.standard_normal(3), g.standard_normal((2, 3))]
+    params = [x0.copy(), W0.copy()]
 
     def grads(x, W):   # loss = ½ xᵀAx - Σ cos x + Σ (2 log cosh(W - c) + ½ W²)
         return [A @ x + np.sin(x), 2 * np.tanh(W - c) + W]
@@ -32,9 +43,9 @@ def _problem(seed):
     return params, grads
 
 
-def _parity(name, hyper, seed=0, steps=STEPS, dev=None, none_every=0):
+def _parity(name, hyper, problem=0, steps=STEPS, dev=None, none_every=0):
     """Run dlmath.optim.<name> and torch.optim.<name> side by side; compare every step."""
-    params, grads = _problem(seed)
+    params, grads = _problem(problem)
     tparams = [torch.tensor(p, device=dev, requires_grad=True) for p in params]
     opt = getattr(O, name)(params, **hyper)
     topt = getattr(torch.optim, name)(tparams, **hyper)
@@ -62,43 +73,43 @@ hp = dict(
 
 @settings(max_examples=30, deadline=None)
 @given(lr=hp["lr"], momentum=hp["momentum"], dampening=st.sampled_from([0.0, 0.1, 0.5]),
-       weight_decay=hp["weight_decay"], nesterov=st.booleans(), seed=st.integers(0, 100))
-def test_sgd_matches_torch(dev, lr, momentum, dampening, weight_decay, nesterov, seed):
+       weight_decay=hp["weight_decay"], nesterov=st.booleans(), problem=problems)
+def test_sgd_matches_torch(dev, lr, momentum, dampening, weight_decay, nesterov, problem):
     if nesterov and (momentum == 0 or dampening != 0):
         nesterov = False
     _parity("SGD", dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov), seed, dev=dev)
+                        weight_decay=weight_decay, nesterov=nesterov), problem, dev=dev)
 
 
 @settings(max_examples=30, deadline=None)
 @given(lr=st.floats(0.0, 1.0), lr_decay=st.sampled_from([0.0, 0.01, 0.5]),
        weight_decay=hp["weight_decay"], init=st.sampled_from([0.0, 0.1, 2.0]), eps=hp["eps"],
-       seed=st.integers(0, 100))
-def test_adagrad_matches_torch(dev, lr, lr_decay, weight_decay, init, eps, seed):
+       problem=problems)
+def test_adagrad_matches_torch(dev, lr, lr_decay, weight_decay, init, eps, problem):
     _parity("Adagrad", dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                            initial_accumulator_value=init, eps=eps), seed, dev=dev)
+                            initial_accumulator_value=init, eps=eps), problem, dev=dev)
 
 
 @settings(max_examples=30, deadline=None)
 @given(lr=hp["lr"], alpha=st.sampled_from([0.0, 0.5, 0.9, 0.99]), eps=hp["eps"],
        weight_decay=hp["weight_decay"], momentum=hp["momentum"], centered=st.booleans(),
-       seed=st.integers(0, 100))
-def test_rmsprop_matches_torch(dev, lr, alpha, eps, weight_decay, momentum, centered, seed):
+       problem=problems)
+def test_rmsprop_matches_torch(dev, lr, alpha, eps, weight_decay, momentum, centered, problem):
     if centered:
         # The centered variance v - m² is exactly 0 when the gradient never changes (lr ~ 0)
         # or alpha = 0 (one sample): the step then divides by rounding noise, which torch
         # rounds differently (one fused multiply-add). Keep the variance real.
         alpha, lr = max(alpha, 0.5), max(lr, 1e-4)
     _parity("RMSprop", dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                            momentum=momentum, centered=centered), seed, dev=dev)
+                            momentum=momentum, centered=centered), problem, dev=dev)
 
 
 @pytest.mark.parametrize("name", ["Adam", "AdamW"])
 @settings(max_examples=30, deadline=None)
 @given(lr=hp["lr"], beta1=hp["beta"], beta2=hp["beta"], eps=hp["eps"],
-       weight_decay=hp["weight_decay"], amsgrad=st.booleans(), seed=st.integers(0, 100))
+       weight_decay=hp["weight_decay"], amsgrad=st.booleans(), problem=problems)
 def test_adam_and_adamw_match_torch(dev, name, lr, beta1, beta2, eps, weight_decay, amsgrad,
-                                    seed):
+                                    problem):
     if name == "Adam" and weight_decay and beta2 == 0:
         # torch forms g + wd p with one fused multiply-add, so the two differ in the last
         # bit. With beta2 = 0 the step divides by |g + wd p| of that step alone, and where
@@ -107,7 +118,7 @@ def test_adam_and_adamw_match_torch(dev, name, lr, beta1, beta2, eps, weight_dec
         # averaging (beta2 >= 0.5) the denominator cannot collapse in one step.
         beta2 = 0.5
     _parity(name, dict(lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay,
-                       amsgrad=amsgrad), seed, dev=dev)
+                       amsgrad=amsgrad), problem, dev=dev)
 
 
 @pytest.mark.parametrize("name, hyper", [
@@ -117,7 +128,7 @@ def test_adam_and_adamw_match_torch(dev, name, lr, beta1, beta2, eps, weight_dec
     ("Adam", dict(lr=0.05, amsgrad=True)),
     ("AdamW", dict(lr=0.05))])
 def test_none_gradient_skips_parameter_like_torch(dev, name, hyper):
-    _parity(name, hyper, seed=3, steps=30, dev=dev, none_every=3)
+    _parity(name, hyper, problem=3, steps=30, dev=dev, none_every=3)
 
 
 def test_defaults_match_torch():
