@@ -155,7 +155,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with (Nesterov) momentum, eqs. (4.1) and (4.12)-(4.14).
+    """SGD with (Nesterov) momentum: Chapter 4, eq-gd, eq-heavy-ball, eq-nesterov.
 
     With ``g = grad + weight_decay * p`` and buffer ``b`` (``b_1 = g_1``)::
 
@@ -192,7 +192,7 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """AdaGrad, eq. (4.16): per-coordinate steps ``lr_t / (sqrt(sum of g²) + eps)``.
+    """AdaGrad, Chapter 4 eq-adagrad: per-coordinate steps ``lr_t / (sqrt(sum of g²) + eps)``.
 
     ``s_t = s_{t-1} + g_t²`` (``s_0 = initial_accumulator_value``),
     ``lr_t = lr / (1 + (t - 1) lr_decay)``, ``p <- p - lr_t g_t / (sqrt(s_t) + eps)``.
@@ -224,7 +224,7 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSProp, eq. (4.17), optionally centered and with momentum.
+    """RMSProp, Chapter 4 eq-rmsprop, optionally centered and with momentum.
 
     ``v_t = alpha v_{t-1} + (1 - alpha) g_t²``; centered: ``m_t = alpha m_{t-1} +
     (1 - alpha) g_t`` and ``v_t - m_t²`` replaces ``v_t``; ``a_t = sqrt(.) + eps``;
@@ -276,7 +276,9 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction, eqs. (4.18)-(4.21); ``amsgrad`` keeps the running max of v.
+    """Adam with bias correction (Chapter 4, eq-adam-moments to eq-adam-step).
+
+    ``amsgrad`` keeps the running max of v.
 
     ``m_t = beta1 m_{t-1} + (1 - beta1) g_t``, ``v_t = beta2 v_{t-1} + (1 - beta2) g_t²``,
     ``p <- p - lr / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)``.
@@ -324,7 +326,7 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay, eq. (4.23): ``p <- (1 - lr wd) p`` before Adam's step.
+    """Adam with decoupled weight decay (eq-adamw): ``p <- (1 - lr wd) p``, then Adam's step.
 
     Same as ``Adam`` otherwise; note the default ``weight_decay=1e-2``.
     """
@@ -400,7 +402,7 @@ class StepLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Cosine annealing from ``base_lr`` to ``eta_min`` over ``T_max`` steps, eq. (4.10).
+    """Cosine annealing from ``base_lr`` to ``eta_min`` in ``T_max`` steps (eq-cosine-schedule).
 
     Closed form: ``lr_t = eta_min + (base_lr - eta_min) (1 + cos(pi t / T_max)) / 2``;
     implemented, like torch, as the ratio of consecutive closed forms applied to
@@ -426,7 +428,7 @@ class LinearLR(LRScheduler):
     """Linear warmup (or decay): the factor goes from ``start_factor`` to ``end_factor``.
 
     Closed form: ``lr_t = base_lr (s + (e - s) min(t, total_iters) / total_iters)``,
-    eq. (4.11); implemented as torch's ratio of consecutive factors.
+    (eq-linear-warmup); implemented as torch's ratio of consecutive factors.
     """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
