@@ -3,8 +3,8 @@
 ``Tensor`` wraps a numpy array. Every operation on tensors that require a
 gradient records a *node* of the computational graph: its value, its parents
 and a ``backward`` function that maps the gradient of the output, ``g = ∂L/∂out``,
-to the gradient of each parent (the vector-Jacobian product, eq. (2.8) of
-Chapter 2):
+to the gradient of each parent (the vector-Jacobian product of Chapter 2,
+notebook 2):
 
     ∂L/∂a = Jᵀ g,   J = ∂out/∂a.
 
@@ -251,7 +251,7 @@ class Tensor:
                              f"cannot be broadcast together") from None
 
         def backward(g):
-            # C = A B  ⇒  ∂L/∂A = G Bᵀ,  ∂L/∂B = Aᵀ G  (eq. 2.12). 1-D operands are
+            # C = A B  ⇒  ∂L/∂A = G Bᵀ,  ∂L/∂B = Aᵀ G  (Chapter 2.4). 1-D operands are
             # promoted to matrices (a row for A, a column for B) as numpy does.
             A = a.data[None, :] if a.ndim == 1 else a.data
             B = b.data[:, None] if b.ndim == 1 else b.data
