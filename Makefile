@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # PyTorch is installed before requirements.txt (which accepts any torch >= 2.2).
 # From PyPI, torch==2.13.0 on Linux is the CUDA build (several GB with its nvidia-*
-# wheels); for the CPU-only build use PyTorch's CPU wheel index:
+# wheels); for the CPU-only build add PyTorch's CPU wheel index (its 2.13.0+cpu
+# sorts above PyPI's 2.13.0; torch's dependencies still come from PyPI):
 #   make book TORCH_INDEX=https://download.pytorch.org/whl/cpu
 # `make book TORCH=torch` takes whatever pip picks instead.
 TORCH       ?= torch==2.13.0
@@ -23,7 +24,7 @@ export MKL_NUM_THREADS ?= 1
 $(VENV)/.installed: requirements.txt pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) \
+	$(BIN)/python -m pip install -q $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
 		$(CONSTRAINTS) "$(TORCH)"
 	$(BIN)/python -m pip install -q $(CONSTRAINTS) -r requirements.txt -e .
 	touch $@
