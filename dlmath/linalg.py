@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_int, check_positive
+from ._validate import as_float_array, check_axis, check_int, check_nonneg, check_positive
 
 __all__ = ["norm", "cosine_similarity", "matmul", "pinv", "matrix_rank", "lstsq",
            "power_iteration", "top_eigh", "align_signs", "PCA", "pca",
@@ -24,8 +24,7 @@ def norm(x, p: float = 2, axis: int = -1) -> np.ndarray:
     Same as ``torch.linalg.vector_norm(x, ord=p, dim=axis)``.
     """
     x = as_float_array(x, "norm", "x")
-    if x.ndim == 0:
-        raise ValueError("norm: x must have at least 1 dim, got a scalar")
+    axis = check_axis(x, axis, "norm")
     a = np.abs(x)
     if p == np.inf:
         return a.max(axis=axis)
@@ -52,6 +51,8 @@ def cosine_similarity(u, v, axis: int = -1, eps: float = 1e-8) -> np.ndarray:
     except ValueError:
         raise ValueError(f"cosine_similarity: u and v must broadcast, got shapes "
                          f"{u.shape} and {v.shape}") from None
+    shape = np.broadcast_shapes(u.shape, v.shape)
+    check_axis(np.broadcast_to(np.empty(()), shape), axis, "cosine_similarity")
     nu = np.maximum(norm(u, axis=axis), eps)
     nv = np.maximum(norm(v, axis=axis), eps)
     return (u * v).sum(axis=axis) / (nu * nv)
@@ -95,9 +96,10 @@ def _svd(A, fn):
     return A, np.linalg.svd(A, full_matrices=False)
 
 
-def _cutoff(s, shape, rtol):
+def _cutoff(s, shape, rtol, fn):
     if rtol is None:  # torch.linalg.pinv / matrix_rank default
         rtol = max(shape) * np.finfo(s.dtype).eps
+    rtol = check_nonneg(rtol, fn, "rtol")
     return rtol * (s[0] if s.size else 0.0)
 
 
@@ -108,7 +110,7 @@ def pinv(A, rtol: float | None = None) -> np.ndarray:
     ``max(m, n) * machine eps``, as in ``torch.linalg.pinv``). A: (m, n) -> (n, m).
     """
     A, (U, s, Vt) = _svd(A, "pinv")
-    keep = s > _cutoff(s, A.shape, rtol)
+    keep = s > _cutoff(s, A.shape, rtol, "pinv")
     s_inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
     return (Vt.T * s_inv) @ U.T
 
@@ -116,7 +118,7 @@ def pinv(A, rtol: float | None = None) -> np.ndarray:
 def matrix_rank(A, rtol: float | None = None) -> int:
     """Number of singular values above ``rtol * s_max`` (as ``torch.linalg.matrix_rank``)."""
     A, (_, s, _) = _svd(A, "matrix_rank")
-    return int((s > _cutoff(s, A.shape, rtol)).sum())
+    return int((s > _cutoff(s, A.shape, rtol, "matrix_rank")).sum())
 
 
 def lstsq(A, b, rtol: float | None = None) -> np.ndarray:
@@ -232,7 +234,11 @@ def pca(X, k: int) -> PCA:
     mean = X.mean(axis=0)
     _, s, Vt = np.linalg.svd(X - mean, full_matrices=False)
     var = s ** 2 / (N - 1)
-    return PCA(Vt[:k], mean, var[:k], var[:k] / var.sum())
+    # the ratio from s / s_max, so that data of magnitude 1e-180 (whose squares underflow
+    # to 0) still gives ratios summing to 1, not 0 / 0
+    r = (s / s[0]) ** 2 if s[0] > 0 else np.zeros_like(s)
+    ratio = r / r.sum() if r.sum() > 0 else r
+    return PCA(Vt[:k], mean, var[:k], ratio[:k])
 
 
 def pca_transform(model: PCA, X) -> np.ndarray:
