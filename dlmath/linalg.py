@@ -272,7 +272,7 @@ def _check_triangular_system(T, b, fn):
 
 
 def solve_triangular(T, b, lower: bool = True) -> np.ndarray:
-    """Solve ``T x = b`` for triangular T by substitution (Chapter 1.5, eq. (eq-subst)).
+    """Solve ``T x = b`` for triangular T by substitution (Chapter 1.5, eq-subst).
 
     Forward substitution (``lower=True``): ``x_i = (b_i - Σ_{j<i} T_ij x_j) / T_ii``;
     back substitution (``lower=False``) runs the same from the last row up. Only
@@ -296,7 +296,7 @@ def solve_triangular(T, b, lower: bool = True) -> np.ndarray:
 
 
 def cholesky(A) -> np.ndarray:
-    """Lower-triangular L, positive diagonal, ``A = L Lᵀ`` (Chapter 1.5, eq. (eq-chol)).
+    """Lower-triangular L, positive diagonal, ``A = L Lᵀ`` (Chapter 1.5, eq-chol).
 
     Matching entry (i, j), i >= j, of ``A = L Lᵀ`` gives, column by column,
     ``L_jj = sqrt(A_jj - Σ_{k<j} L_jk²)`` and
@@ -327,7 +327,7 @@ def _check_qr(A, fn):
 
 
 def gram_schmidt(A, modified: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Reduced QR ``A = Q R`` by Gram-Schmidt (Chapter 1.5, eqs. (eq-cgs), (eq-mgs)).
+    """Reduced QR ``A = Q R`` by Gram-Schmidt (Chapter 1.5, eq-cgs, (eq-mgs)).
 
     Column j of Q is column j of A minus its components along q_1..q_{j-1},
     normalised; ``R_ij = q_iᵀ (·)`` records the components, ``R_jj`` the norm.

@@ -1,13 +1,13 @@
 """Attention (Chapter 9), forward and hand-derived backward, with torch's semantics.
 
 Scaled dot-product attention of queries q (..., L, E) over keys k (..., S, E)
-and values v (..., S, Ev), eq. (eq-attn) of Chapter 9, notebook 1::
+and values v (..., S, Ev), eq-attn of Chapter 9, notebook 1::
 
     A = scale · q kᵀ + M        (..., L, S)   scores, M the additive mask
     P = softmax(A) over S       (..., L, S)   attention weights, rows sum to 1
     y = P v                     (..., L, Ev)
 
-and its VJP through the softmax Jacobian, eqs. (eq-attn-dv)-(eq-attn-dqk)::
+and its VJP through the softmax Jacobian, eq-attn-dv to eq-attn-dqk::
 
     dv = Pᵀ dy,   dP = dy vᵀ,   dA = P ⊙ (dP - rowsum(dP ⊙ P)),
     dq = scale · dA k,   dk = scale · dAᵀ q,
@@ -127,7 +127,7 @@ def _attention(q, k, v, mask, scale):
     reduced to the input shapes. Fully masked rows give P = 0 (see the module).
     """
     qs = q * scale                                 # scale the (L, E) side, not (L, S)
-    A = qs @ np.swapaxes(k, -1, -2)                # (..., L, S), eq. (eq-attn)
+    A = qs @ np.swapaxes(k, -1, -2)                # (..., L, S), eq-attn
     if mask is not None:
         if mask.dtype == bool:
             np.copyto(A, -np.inf, where=~mask)     # bool: True may attend
@@ -146,16 +146,16 @@ def _attention(q, k, v, mask, scale):
     y = P @ v
 
     def backward(dy, dP_extra=None):
-        dv = np.swapaxes(P, -1, -2) @ dy           # eq. (eq-attn-dv)
-        dP = dy @ np.swapaxes(v, -1, -2)           # eq. (eq-attn-dv)
+        dv = np.swapaxes(P, -1, -2) @ dy           # eq-attn-dv
+        dP = dy @ np.swapaxes(v, -1, -2)           # eq-attn-dv
         if dP_extra is not None:
             dP = dP + dP_extra
             rho = (dP * P).sum(axis=-1, keepdims=True)
         else:
             rho = (dy * y).sum(axis=-1, keepdims=True)   # = rowsum(dP ⊙ P)
-        dP -= rho                                  # eq. (eq-attn-dA): softmax Jacobian
+        dP -= rho                                  # eq-attn-dA: softmax Jacobian
         dP *= P                                    # dP is now dA
-        dq = dP @ k                                # eq. (eq-attn-dqk)
+        dq = dP @ k                                # eq-attn-dqk
         dq *= scale
         dk = np.swapaxes(dP, -1, -2) @ qs
         return (_unbroadcast(dq, q.shape), _unbroadcast(dk, k.shape),
@@ -165,7 +165,7 @@ def _attention(q, k, v, mask, scale):
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal: bool = False,
                                  scale: float | None = None) -> np.ndarray:
-    """softmax(scale · q kᵀ + M) v, eq. (eq-attn). q: (..., L, E), k: (..., S, E),
+    """softmax(scale · q kᵀ + M) v, eq-attn. q: (..., L, E), k: (..., S, E),
     v: (..., S, Ev); returns (..., L, Ev).
 
     ``attn_mask``: bool (True = may attend) or float (added to the scores),
@@ -180,7 +180,7 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal: bool = Fals
 
 def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = False,
                                      scale: float | None = None):
-    """Attention and its VJP, eqs. (eq-attn-dv)-(eq-attn-dqk) of Chapter 9.
+    """Attention and its VJP, eq-attn-dv to eq-attn-dqk of Chapter 9.
 
     ``vjp(dy)`` returns ``(dq, dk, dv, None)``: no gradient for the mask.
     """
@@ -195,17 +195,17 @@ def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = 
 
 # --------------------------------------------------------------------------- positions
 def _frequencies(d: int, base: float) -> np.ndarray:
-    """θ_i = base^(-2i/d), i = 0 .. d/2 - 1: the angular speeds of eq. (eq-pe)."""
+    """θ_i = base^(-2i/d), i = 0 .. d/2 - 1: the angular speeds of eq-pe."""
     return base ** (-np.arange(0, d, 2) / d)
 
 
 def sinusoidal_positional_encoding(num_positions: int, d_model: int,
                                    base: float = 10000.0) -> np.ndarray:
-    """Sinusoidal encodings, eq. (eq-pe): PE[p,2i] = sin(pθ_i), PE[p,2i+1] = cos(pθ_i).
+    """Sinusoidal encodings, eq-pe: PE[p,2i] = sin(pθ_i), PE[p,2i+1] = cos(pθ_i).
 
     θ_i = base^(-2i/d_model). Returns (num_positions, d_model); d_model must
     be even. Each pair (sin, cos) is a point on a circle turning at speed θ_i,
-    so a shift by k positions is a rotation (eq. (eq-pe-shift)).
+    so a shift by k positions is a rotation (eq-pe-shift).
     """
     fn = "sinusoidal_positional_encoding"
     n = check_int(num_positions, fn, "num_positions", minimum=1)
@@ -244,7 +244,7 @@ def _rotate(x, cos, sin):
 
 
 def rotary_embedding(x, positions=None, base: float = 10000.0) -> np.ndarray:
-    """Rotary position embedding (RoPE), eq. (eq-rope). x: (..., n, d), d even.
+    """Rotary position embedding (RoPE), eq-rope. x: (..., n, d), d even.
 
     Each pair (x[2i], x[2i+1]) at position p is rotated by the angle p θ_i,
     θ_i = base^(-2i/d) (the interleaved pairing of the RoFormer paper).

@@ -49,7 +49,7 @@ def _mask_bias(mask, shapes: list, name: str, fn: str, dtype) -> np.ndarray:
 
 
 class MultiheadAttention(Module):
-    """Multi-head attention, eq. (eq-mha) of Chapter 9, like torch's (batch_first=True).
+    """Multi-head attention, eq-mha of Chapter 9, like torch's (batch_first=True).
 
     Params: ``in_proj_weight`` (3E, E) = [W_q; W_k; W_v], ``in_proj_bias`` (3E,),
     and the child ``out_proj`` (a ``Linear(E, E)``). Each of the H heads
@@ -143,7 +143,7 @@ class MultiheadAttention(Module):
         W, b = self._params["in_proj_weight"], self._params.get("in_proj_bias")
         Wq, Wk, Wv = W[:E], W[E:2 * E], W[2 * E:]
         bq, bk, bv = (None,) * 3 if b is None else (b[:E], b[E:2 * E], b[2 * E:])
-        # eq. (eq-mha): the three projections, attention per head, merge, project
+        # eq-mha: the three projections, attention per head, merge, project
         Q, q_vjp = F.linear_vjp(q_in, Wq, bq)
         K, k_vjp = F.linear_vjp(k_in, Wk, bk)
         V, v_vjp = F.linear_vjp(v_in, Wv, bv)
@@ -188,7 +188,7 @@ class MultiheadAttention(Module):
 
 
 class TransformerEncoderLayer(Module):
-    """A transformer block, eqs. (eq-postnorm)/(eq-prenorm) of Chapter 9, like
+    """A transformer block, eq-postnorm and eq-prenorm of Chapter 9, like
     ``torch.nn.TransformerEncoderLayer`` with ``batch_first=True``.
 
     Children (torch's names): ``self_attn`` (``MultiheadAttention``), ``linear1``
@@ -272,10 +272,10 @@ class TransformerEncoderLayer(Module):
         if is_causal and src_mask is None:
             src_mask = ~F.causal_mask(x.shape[1])    # torch's bool: True = masked
         c = self._children
-        if self.norm_first:                          # pre-norm, eq. (eq-prenorm)
+        if self.norm_first:                          # pre-norm, eq-prenorm
             x = x + self._sa(c["norm1"](x), src_mask, src_key_padding_mask)
             y = x + self._ff(c["norm2"](x))
-        else:                                        # post-norm, eq. (eq-postnorm)
+        else:                                        # post-norm, eq-postnorm
             x = c["norm1"](x + self._sa(x, src_mask, src_key_padding_mask))
             y = c["norm2"](x + self._ff(x))
 
