@@ -293,19 +293,18 @@ def avg_pool2d_vjp(x, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, 
     fn = "avg_pool2d"
     x, k, s, p, d, out = _pool_args(x, kernel_size, stride, padding, fn)
     scale = 1.0 / (k[0] * k[1])
-    N, C = x.shape[:2]
     if s == k and p == (0, 0):
-        # non-overlapping windows: reshape to (N, C, H_out, kH, W_out, kW), one mean
+        # non-overlapping windows: sum the kW column phases, then the kH row phases
         Hc, Wc = out[0] * k[0], out[1] * k[1]
-        tiles = x[:, :, :Hc, :Wc].reshape(N, C, out[0], k[0], out[1], k[1])
-        y = tiles.mean(axis=(3, 5))
+        rows = sum(x[:, :, :Hc, j:Wc:k[1]] for j in range(k[1]))   # (N, C, Hc, W_out)
+        y = sum(rows[:, :, i::k[0]] for i in range(k[0])) * scale
 
         def vjp(dy):
             dy = check_dout(dy, y.shape, fn) * scale     # each input gets dy / (kH·kW)
+            wide = np.repeat(dy.astype(y.dtype, copy=False), k[1], axis=3)
             dx = np.zeros(x.shape, dtype=y.dtype)
-            dx[:, :, :Hc, :Wc] = np.broadcast_to(
-                dy[:, :, :, None, :, None], (N, C, out[0], k[0], out[1], k[1])
-            ).reshape(N, C, Hc, Wc)
+            for i in range(k[0]):
+                dx[:, :, i:Hc:k[0], :Wc] = wide
             return (dx,)
         return y, vjp
     xp = _pad(x, p)
