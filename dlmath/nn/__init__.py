@@ -25,13 +25,18 @@ from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from .module import Module
 from .norm import BatchNorm1d, LayerNorm
+from .recurrent import GRU, LSTM, RNN
 from .utils import clip_grad_norm_
 
 __all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Dropout", "BatchNorm1d",
            "LayerNorm", "Sequential", "CrossEntropyLoss", "MSELoss", "init", "clip_grad_norm_",
            "from_torch", "register"]
+__all__ += ["RNN", "LSTM", "GRU"]
 
 for _cls in (Linear, ReLU, Sigmoid, Tanh, GELU, Dropout, BatchNorm1d, LayerNorm, Sequential,
              CrossEntropyLoss, MSELoss):
+    register(_cls.__name__, _cls)
+del _cls
+for _cls in (RNN, LSTM, GRU):
     register(_cls.__name__, _cls)
 del _cls
