@@ -21,7 +21,7 @@ __all__ = ["check_truncated_bptt", "check_clip_grad_norm", "check_gru_grad_z",
 
 
 def _names(code: types.CodeType) -> set:
-    names = set(code.co_names)
+    names = set(code.co_names) | set(code.co_freevars)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names |= _names(const)
@@ -79,6 +79,19 @@ def check_truncated_bptt(fn) -> None:
                         "t = T down to T - k + 1, adding δ_t h_(t-1)ᵀ each time")
 
 
+class _Grads(list):
+    """A list of gradient arrays that describes itself in a check's message."""
+
+    ndim = 1
+
+    @property
+    def shape(self):
+        return (len(self),)
+
+    def __repr__(self):
+        return f"[{', '.join(f'array{a.shape}' for a in self)}]"
+
+
 def check_clip_grad_norm(fn) -> None:
     """Exercise 8.2: clip a list of gradients by their global 2-norm, as torch does."""
     import torch
@@ -95,7 +108,7 @@ def check_clip_grad_norm(fn) -> None:
         return torch.cat([p.grad.reshape(-1) for p in ps])
 
     def flat(grads, max_norm):
-        out = fn(grads, max_norm)
+        out = fn([a.copy() for a in grads], max_norm)
         if out is None:
             return None
         if len(out) != len(grads):
@@ -108,11 +121,11 @@ def check_clip_grad_norm(fn) -> None:
         return np.concatenate([np.ravel(o) for o in out])
 
     g = np.random.default_rng(82)
-    cases = [([10 * g.standard_normal((3, 4)), g.standard_normal(4)], 1.0),
-             ([g.standard_normal((2, 2)), 0.01 * g.standard_normal(5)], 100.0),
-             ([3 * g.standard_normal(6), 5 * g.standard_normal((2, 3)), g.standard_normal(1)],
-              2.5),
-             ([np.zeros(3), g.standard_normal((4, 2))], 0.5)]
+    cases = [(_Grads([10 * g.standard_normal((3, 4)), g.standard_normal(4)]), 1.0),
+             (_Grads([g.standard_normal((2, 2)), 0.01 * g.standard_normal(5)]), 100.0),
+             (_Grads([3 * g.standard_normal(6), 5 * g.standard_normal((2, 3)),
+                      g.standard_normal(1)]), 2.5),
+             (_Grads([np.zeros(3), g.standard_normal((4, 2))]), 0.5)]
     check_function(flat, ref, cases, title=title, rtol=1e-10, atol=1e-14,
                    hint="one norm for all the gradients together; scale only when it exceeds "
                         "max_norm, by max_norm / (norm + 1e-6)")
