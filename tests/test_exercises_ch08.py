@@ -1,7 +1,8 @@
-"""Every Chapter 8 check accepts the notebook's solution and rejects stubs and wrong answers.
+"""Every Chapter 8 check accepts the notebook's solution, rejects stubs and mistakes.
 
-Reference solutions come from the notebooks' solution cells (tests/notebook_solutions.py);
-each check is tried against at least three plausible mistakes.
+Reference solutions come from the notebooks' solution cells
+(tests/notebook_solutions.py); each check is tried against at least three
+plausible mistakes.
 """
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from dlmath.exercises import ch08
 from tests.notebook_solutions import solutions
 
 NB = "chapters/08_recurrent_networks/"
-SOL = {**solutions(NB + "01_rnn_and_bptt.ipynb"), **solutions(NB + "02_lstm_and_gru.ipynb"),
+SOL = {**solutions(NB + "01_rnn_and_bptt.ipynb"),
+       **solutions(NB + "02_lstm_and_gru.ipynb"),
        **solutions(NB + "03_memory_and_forecasting.ipynb"),
        **solutions(NB + "04_char_language_model.ipynb")}
 
@@ -32,8 +34,9 @@ def tbptt_full(x, h0, W_ih, W_hh, b, dh_T, k):          # ignores k: full BPTT
 
 
 def tbptt_off_by_one(x, h0, W_ih, W_hh, b, dh_T, k):    # one step too few
-    return SOL["truncated_bptt"](x, h0, W_ih, W_hh, b, dh_T, max(k - 1, 0)) if k > 1 else \
-        np.zeros_like(W_hh)
+    if k == 1:
+        return np.zeros_like(W_hh)
+    return SOL["truncated_bptt"](x, h0, W_ih, W_hh, b, dh_T, k - 1)
 
 
 def tbptt_no_tanh(x, h0, W_ih, W_hh, b, dh_T, k):       # forgets tanh'
@@ -85,12 +88,12 @@ def gru_z_no_sigmoid(x, h, W_ih, W_hh, b_ih, b_hh, dh):
     return dh * (h - n)
 
 
-def gru_z_sign(x, h, W_ih, W_hh, b_ih, b_hh, dh):        # h_t = z n + (1 - z) h convention
+def gru_z_sign(x, h, W_ih, W_hh, b_ih, b_hh, dh):   # h_t = z n + (1 - z) h convention
     r, z, n = _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh)
     return dh * (n - h) * z * (1 - z)
 
 
-def gru_z_reset_outside(x, h, W_ih, W_hh, b_ih, b_hh, dh):  # r applied before adding b_hn
+def gru_z_reset_outside(x, h, W_ih, W_hh, b_ih, b_hh, dh):  # r before adding b_hn
     H = h.shape[1]
     u, v = x @ W_ih.T + b_ih, h @ W_hh.T + b_hh
     r = sig(u[:, :H] + v[:, :H])
@@ -127,7 +130,7 @@ def lstm_jac_wrong_order(x, h, c, W_ih, W_hh, b_ih, b_hh):  # gates read as i, f
                                      b_hh[perm])
 
 
-def lstm_jac_no_dc_of_tanh(x, h, c, W_ih, W_hh, b_ih, b_hh):  # dh/dc without o(1 - tanh²)
+def lstm_jac_no_dc_of_tanh(x, h, c, W_ih, W_hh, b_ih, b_hh):  # dh/dc = dc/dc
     J = SOL["lstm_step_jacobian"](x, h, c, W_ih, W_hh, b_ih, b_hh)
     H = len(h)
     J[:H, H:] = J[H:, H:]
@@ -153,7 +156,8 @@ def ar_not_recursive(series, p, steps):                 # repeats the one-step f
 
 def ar_lags_reversed_in_forecast(series, p, steps):     # fit lags 1..p, feed p..1
     L = len(series)
-    X = np.stack([series[p - k - 1:L - k - 1] for k in range(p)] + [np.ones(L - p)], axis=1)
+    X = np.stack([series[p - k - 1:L - k - 1] for k in range(p)] + [np.ones(L - p)],
+                 axis=1)
     coef = np.linalg.lstsq(X, series[p:], rcond=None)[0]
     hist, out = list(series[-p:]), []                   # oldest first: the wrong order
     for _ in range(steps):
@@ -182,11 +186,13 @@ def sample_off_by_one(logits, temperature, u):
 CASES = [
     (ch08.check_truncated_bptt, "truncated_bptt",
      [tbptt_full, tbptt_off_by_one, tbptt_no_tanh, tbptt_wrong_state]),
-    (ch08.check_clip_grad_norm, "clip_grad_norm", [clip_per_tensor, clip_always, clip_max_abs]),
+    (ch08.check_clip_grad_norm, "clip_grad_norm",
+     [clip_per_tensor, clip_always, clip_max_abs]),
     (ch08.check_gru_grad_z, "gru_grad_z",
      [gru_z_no_sigmoid, gru_z_sign, gru_z_reset_outside, gru_z_wrong_order]),
     (ch08.check_lstm_step_jacobian, "lstm_step_jacobian",
-     [lstm_jac_cell_only, lstm_jac_transposed, lstm_jac_wrong_order, lstm_jac_no_dc_of_tanh]),
+     [lstm_jac_cell_only, lstm_jac_transposed, lstm_jac_wrong_order,
+      lstm_jac_no_dc_of_tanh]),
     (ch08.check_ar_forecast, "ar_forecast",
      [ar_no_intercept, ar_not_recursive, ar_lags_reversed_in_forecast]),
     (ch08.check_sample_with_temperature, "sample_with_temperature",

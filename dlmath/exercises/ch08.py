@@ -17,7 +17,8 @@ from ..check import to_numpy, to_torch
 from . import check_function
 
 __all__ = ["check_truncated_bptt", "check_clip_grad_norm", "check_gru_grad_z",
-           "check_lstm_step_jacobian", "check_ar_forecast", "check_sample_with_temperature"]
+           "check_lstm_step_jacobian", "check_ar_forecast",
+           "check_sample_with_temperature"]
 
 
 def _names(code: types.CodeType) -> set:
@@ -29,7 +30,7 @@ def _names(code: types.CodeType) -> set:
 
 
 def _refuse(fn, title: str, forbidden: tuple) -> None:
-    """A "by hand" exercise: the learner's code must not call torch or the routine itself."""
+    """A "by hand" exercise: the learner's code may not call torch or the routine."""
     if not callable(fn):
         raise TypeError(f"{title}: expected your function, got {type(fn).__name__}")
     code = getattr(fn, "__code__", None)
@@ -63,20 +64,23 @@ def check_truncated_bptt(fn) -> None:
             m.bias_hh_l0.zero_()
         xt, h = to_torch(x), to_torch(h0)[None]
         if k < T:
-            h = m(xt[:, :T - k], h)[1].detach()          # the truncation: a constant state
+            h = m(xt[:, :T - k], h)[1].detach()      # the truncation: a constant
         h_T = m(xt[:, T - k:], h)[1][0]
         (h_T * to_torch(dh_T)).sum().backward()
         return m.weight_hh_l0.grad
 
     g = np.random.default_rng(81)
     cases = []
-    for N, T, I, H, k in [(2, 6, 3, 4, 3), (3, 5, 2, 3, 5), (1, 12, 2, 5, 1), (4, 9, 1, 2, 8)]:
+    shapes = [(2, 6, 3, 4, 3), (3, 5, 2, 3, 5), (1, 12, 2, 5, 1), (4, 9, 1, 2, 8)]
+    for N, T, I, H, k in shapes:
         cases.append((g.standard_normal((N, T, I)), g.standard_normal((N, H)),
-                      g.standard_normal((H, I)), 1.3 * g.standard_normal((H, H)) / np.sqrt(H),
+                      g.standard_normal((H, I)),
+                      1.3 * g.standard_normal((H, H)) / np.sqrt(H),
                       0.5 * g.standard_normal(H), g.standard_normal((N, H)), k))
+    hint = ("run the whole forward pass; then apply the BPTT step k times, from t = "
+            "T down to T - k + 1, adding δ_t h_(t-1)ᵀ each time")
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
-                   hint="run the whole forward pass; then apply the BPTT step k times, from "
-                        "t = T down to T - k + 1, adding δ_t h_(t-1)ᵀ each time")
+                   hint=hint)
 
 
 class _Grads(list):
@@ -100,8 +104,8 @@ def check_clip_grad_norm(fn) -> None:
     _refuse(fn, title, ("torch", "clip_grad_norm_", "clip_grad_norm"))
 
     def ref(grads, max_norm):
-        ps = [torch.zeros(a.shape, dtype=torch.float64, device=_dev(), requires_grad=True)
-              for a in grads]
+        ps = [torch.zeros(a.shape, dtype=torch.float64, device=_dev(),
+                          requires_grad=True) for a in grads]
         for p, a in zip(ps, grads):
             p.grad = to_torch(a)
         torch.nn.utils.clip_grad_norm_(ps, max_norm)
@@ -112,12 +116,12 @@ def check_clip_grad_norm(fn) -> None:
         if out is None:
             return None
         if len(out) != len(grads):
-            raise AssertionError(f"{title}: returned {len(out)} arrays for {len(grads)} "
-                                 f"gradients")
+            raise AssertionError(f"{title}: returned {len(out)} arrays for "
+                                 f"{len(grads)} gradients")
         for o, a in zip(out, grads):
             if np.shape(o) != a.shape:
-                raise AssertionError(f"{title}: a clipped gradient has shape {np.shape(o)}, "
-                                     f"its gradient {a.shape}")
+                raise AssertionError(f"{title}: a clipped gradient has shape "
+                                     f"{np.shape(o)}, its gradient {a.shape}")
         return np.concatenate([np.ravel(o) for o in out])
 
     g = np.random.default_rng(82)
@@ -126,9 +130,10 @@ def check_clip_grad_norm(fn) -> None:
              (_Grads([3 * g.standard_normal(6), 5 * g.standard_normal((2, 3)),
                       g.standard_normal(1)]), 2.5),
              (_Grads([np.zeros(3), g.standard_normal((4, 2))]), 0.5)]
+    hint = ("one norm for all the gradients together; scale only when it exceeds "
+            "max_norm, by max_norm / (norm + 1e-6)")
     check_function(flat, ref, cases, title=title, rtol=1e-10, atol=1e-14,
-                   hint="one norm for all the gradients together; scale only when it exceeds "
-                        "max_norm, by max_norm / (norm + 1e-6)")
+                   hint=hint)
 
 
 # --------------------------------------------------------------------------- notebook 2
@@ -150,7 +155,7 @@ def check_gru_grad_z(fn) -> None:
     _refuse(fn, title, ("torch", "gru_vjp", "gru"))
 
     def ref(x, h, W_ih, W_hh, b_ih, b_hh, dh):
-        # ∂L/∂a_z of sample n is the gradient of b_hz (rows H..2H of b_hh) on that sample
+        # ∂L/∂a_z of sample n: the gradient of b_hz (rows H..2H of b_hh) on sample n
         H = h.shape[1]
         m = _cell("GRUCell", W_ih, W_hh, b_ih, b_hh)
         rows = []
@@ -168,9 +173,10 @@ def check_gru_grad_z(fn) -> None:
                       g.standard_normal((3 * H, I)), g.standard_normal((3 * H, H)),
                       g.standard_normal(3 * H), g.standard_normal(3 * H),
                       g.standard_normal((N, H))))
+    hint = ("h_new depends on z through z ⊙ (h - n); then through the sigmoid (σ' = "
+            "z (1 - z)). r, z, n in torch's order; r multiplies W_hn h + b_hn")
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
-                   hint="h_new depends on z through z ⊙ (h - n); then through the sigmoid "
-                        "(σ' = z (1 - z)). r, z, n in torch's order; r multiplies W_hn h + b_hn")
+                   hint=hint)
 
 
 def check_lstm_step_jacobian(fn) -> None:
@@ -188,7 +194,8 @@ def check_lstm_step_jacobian(fn) -> None:
         def step(hc):
             h1, c1 = m(xt, (hc[None, :H], hc[None, H:]))
             return torch.cat([h1[0], c1[0]])
-        return torch.autograd.functional.jacobian(step, to_torch(np.concatenate([h, c])))
+        hc = to_torch(np.concatenate([h, c]))
+        return torch.autograd.functional.jacobian(step, hc)
 
     g = np.random.default_rng(84)
     cases = []
@@ -196,15 +203,16 @@ def check_lstm_step_jacobian(fn) -> None:
         cases.append((g.standard_normal(I), g.standard_normal(H), g.standard_normal(H),
                       g.standard_normal((4 * H, I)), g.standard_normal((4 * H, H)),
                       g.standard_normal(4 * H), g.standard_normal(4 * H)))
+    hint = ("order the blocks [[∂h'/∂h, ∂h'/∂c], [∂c'/∂h, ∂c'/∂c]]; "
+            "c_(t-1) reaches c_t only through f ⊙ c_(t-1), but h_(t-1) reaches it "
+            "through all four gates")
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
-                   hint="order the blocks [[∂h'/∂h, ∂h'/∂c], [∂c'/∂h, ∂c'/∂c]]; c_(t-1) "
-                        "reaches c_t only through f ⊙ c_(t-1), but h_(t-1) reaches it through "
-                        "all four gates")
+                   hint=hint)
 
 
 # --------------------------------------------------------------------------- notebook 3
 def check_ar_forecast(fn) -> None:
-    """Exercise 8.5: least-squares AR(p) with intercept, rolled forward ``steps`` times."""
+    """Exercise 8.5: least-squares AR(p) with intercept, rolled forward ``steps``."""
     import torch
 
     title = "Exercise 8.5 ar_forecast"
@@ -215,9 +223,10 @@ def check_ar_forecast(fn) -> None:
         L = len(series)
         X = torch.stack([y[p - k - 1:L - k - 1] for k in range(p)], dim=1)   # lags 1..p
         X = torch.cat([X, torch.ones(L - p, 1, dtype=y.dtype, device=y.device)], dim=1)
-        w = torch.linalg.lstsq(X.cpu(), y[p:, None].cpu(), driver="gelsd").solution[:, 0]
+        sol = torch.linalg.lstsq(X.cpu(), y[p:, None].cpu(), driver="gelsd")
+        w = sol.solution[:, 0]
         w = w.to(y.device)
-        hist = list(y[-p:].flip(0))                                          # y_L-1, ..., y_L-p
+        hist = list(y[-p:].flip(0))                       # y_(L-1), ..., y_(L-p)
         out = []
         for _ in range(steps):
             nxt = torch.dot(torch.stack(hist[:p]), w[:p]) + w[p]
@@ -230,14 +239,15 @@ def check_ar_forecast(fn) -> None:
     cases = [(np.sin(0.3 * t) + 0.1 * g.standard_normal(120) + 2.0, 3, 10),
              (np.cumsum(g.standard_normal(80)) * 0.1 + np.cos(0.7 * t[:80]), 5, 7),
              (0.5 + 0.9 ** t[:40] * g.standard_normal(40), 1, 4)]
+    hint = ("regress y_t on [y_(t-1), ..., y_(t-p), 1] for t = p, ..., L-1; then "
+            "feed each forecast back in as the newest lag")
     check_function(fn, ref, cases, title=title, rtol=1e-7, atol=1e-9,
-                   hint="regress y_t on [y_(t-1), ..., y_(t-p), 1] for t = p, ..., L-1; then "
-                        "feed each forecast back in as the newest lag")
+                   hint=hint)
 
 
 # --------------------------------------------------------------------------- notebook 4
 def check_sample_with_temperature(fn) -> None:
-    """Exercise 8.6: inverse-CDF sampling from softmax(logits / temperature), given u."""
+    """Exercise 8.6: inverse-CDF sampling from softmax(logits / temperature)."""
     import torch
 
     title = "Exercise 8.6 sample_with_temperature"
@@ -255,7 +265,8 @@ def check_sample_with_temperature(fn) -> None:
             return None
         out = np.asarray(out)
         if out.dtype.kind not in "iu":
-            raise AssertionError(f"{title}: return integer indices, got dtype {out.dtype}")
+            raise AssertionError(f"{title}: return integer indices, "
+                                 f"got dtype {out.dtype}")
         return out.astype(np.float64)
 
     g = np.random.default_rng(86)
@@ -263,6 +274,7 @@ def check_sample_with_temperature(fn) -> None:
              (2 * g.standard_normal((200, 8)), 0.3, g.random(200)),
              (g.standard_normal((200, 4)), 4.0, g.random(200)),
              (np.array([[0.0, 0.0, 0.0]]), 1.0, np.array([0.5]))]
+    hint = ("p = softmax(logits / temperature) (subtract the max first); the sample "
+            "is the number of cumulative probabilities <= u")
     check_function(as_float, ref, cases, title=title, rtol=0, atol=0.5,
-                   hint="p = softmax(logits / temperature) (subtract the max first); the "
-                        "sample is the number of cumulative probabilities <= u")
+                   hint=hint)

@@ -43,28 +43,31 @@ VJP = Callable[[tuple], tuple]
 def _check(fn: str, x, states: dict, W_ih, W_hh, b_ih, b_hh, gates: int):
     """Validate shapes; return x, the states, the weights (all of one float dtype)."""
     x = as_float_array(x, fn, "x", ndim=3, layout="(N, T, input_size), batch first")
-    W_ih = as_float_array(W_ih, fn, "W_ih", ndim=2, layout=f"({gates}·hidden, input_size)")
+    W_ih = as_float_array(W_ih, fn, "W_ih", ndim=2,
+                          layout=f"({gates}·hidden, input_size)")
     W_hh = as_float_array(W_hh, fn, "W_hh", ndim=2, layout=f"({gates}·hidden, hidden)")
     H = W_hh.shape[1]
     if W_hh.shape != (gates * H, H):
-        raise ValueError(f"{fn}: W_hh must be ({gates}·hidden, hidden) = ({gates * H}, {H}), "
-                         f"got shape {W_hh.shape}")
+        raise ValueError(f"{fn}: W_hh must be ({gates}·hidden, hidden) = "
+                         f"({gates * H}, {H}), got shape {W_hh.shape}")
     if W_ih.shape[0] != gates * H:
-        raise ValueError(f"{fn}: W_ih must have {gates}·hidden = {gates * H} rows like W_hh, "
-                         f"got shape {W_ih.shape}")
+        raise ValueError(f"{fn}: W_ih must have {gates}·hidden = {gates * H} rows "
+                         f"like W_hh, got shape {W_ih.shape}")
     N, T, I = x.shape
     if I != W_ih.shape[1]:
         raise ValueError(f"{fn}: x must be (N, T, input_size={W_ih.shape[1]}), "
                          f"got shape {x.shape}")
     if T < 1:
-        raise ValueError(f"{fn}: x must hold at least one time step, got shape {x.shape}")
+        raise ValueError(f"{fn}: x must hold at least one time step, "
+                         f"got shape {x.shape}")
     dtype = np.result_type(x, W_ih, W_hh)
     bs = []
     for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
         if b is not None:
             b = as_float_array(b, fn, name)
             if b.shape != (gates * H,):
-                raise ValueError(f"{fn}: {name} must be ({gates * H},), got shape {b.shape}")
+                raise ValueError(f"{fn}: {name} must be ({gates * H},), "
+                                 f"got shape {b.shape}")
             dtype = np.result_type(dtype, b)
         bs.append(b)
     out = {}
@@ -82,16 +85,16 @@ def _check(fn: str, x, states: dict, W_ih, W_hh, b_ih, b_hh, gates: int):
 
 
 def _cotangents(dy, shapes: list, names: list, fn: str, dtype) -> list:
-    """The cotangent tuple, each part checked against its output's shape (None: zeros)."""
+    """The cotangent tuple, each part checked against its output's shape."""
     if not isinstance(dy, (tuple, list)) or len(dy) != len(shapes):
-        raise ValueError(f"{fn}: vjp expects a tuple ({', '.join(names)}) like the outputs "
-                         f"(parts may be None), got {type(dy).__name__}")
+        raise ValueError(f"{fn}: vjp expects a tuple ({', '.join(names)}) like the "
+                         f"outputs (parts may be None), got {type(dy).__name__}")
     return [None if d is None else check_dout(d, s, fn).astype(dtype, copy=False)
             for d, s in zip(dy, shapes)]
 
 
 def _time_major(x: np.ndarray) -> np.ndarray:
-    """(N, T, F) -> contiguous (T, N, F): each step's slice becomes one contiguous block."""
+    """(N, T, F) -> contiguous (T, N, F): each step's slice is one contiguous block."""
     return np.ascontiguousarray(x.transpose(1, 0, 2))
 
 
@@ -109,7 +112,7 @@ def _projection(xt: np.ndarray, W_ih: np.ndarray, b) -> np.ndarray:
 
 
 def _weight_grads(dA: np.ndarray, inputs: np.ndarray, W: np.ndarray):
-    """dW = Σ_t Σ_n dA_tn u_tnᵀ for inputs u (x_t or h_(t-1)): one product over all rows."""
+    """dW = Σ_t Σ_n dA_tn u_tnᵀ, inputs u = x_t or h_(t-1): one matrix product."""
     G = dA.shape[-1]
     return dA.reshape(-1, G).T @ inputs.reshape(-1, W.shape[1])
 
@@ -126,13 +129,14 @@ def rnn_vjp(x, h0, W_ih, W_hh, b_ih=None, b_hh=None,
     Returns ``(out, h_n)`` and ``vjp((dout, dh_n)) -> (dx, dh0, dW_ih, dW_hh, db_ih,
     db_hh)``. BPTT: with a_t the pre-activation and g_t = dout_t + W_hhᵀ da_(t+1)
     the gradient reaching h_t (from its output and from step t + 1),
-    da_t = g_t ⊙ φ'(a_t); then dW_hh = Σ_t da_t h_(t-1)ᵀ, dW_ih = Σ_t da_t x_tᵀ,
-    db = Σ_t da_t, dx_t = W_ihᵀ da_t, dh0 = W_hhᵀ da_1.
+    da_t = g_t ⊙ φ'(a_t); then dW_hh = Σ_t da_t h_(t-1)ᵀ,
+    dW_ih = Σ_t da_t x_tᵀ, db = Σ_t da_t, dx_t = W_ihᵀ da_t, dh0 = W_hhᵀ da_1.
     Same as ``torch.nn.RNN(I, H, nonlinearity=..., batch_first=True)``.
     """
     fn = "rnn"
     if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"{fn}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        raise ValueError(f"{fn}: nonlinearity must be 'tanh' or 'relu', "
+                         f"got {nonlinearity!r}")
     x, st, W_ih, W_hh, b_ih, b_hh, dtype = _check(fn, x, {"h0": h0}, W_ih, W_hh, b_ih,
                                                   b_hh, 1)
     h0 = st["h0"]
@@ -156,8 +160,11 @@ def rnn_vjp(x, h0, W_ih, W_hh, b_ih=None, b_hh=None,
     out, h_n = _batch_first(hs[1:]), hs[T].copy()
 
     def vjp(dy):
-        dout, dh_n = _cotangents(dy, [out.shape, h_n.shape], ["dout", "dh_n"], fn, dtype)
-        dA = np.zeros((T, N, H), dtype) if dout is None else dout.transpose(1, 0, 2).copy()
+        dout, dh_n = _cotangents(dy, [out.shape, h_n.shape], ["dout", "dh_n"], fn,
+                                 dtype)
+        # a copy: dA is written in place, and dout must stay the caller's
+        dA = (np.zeros((T, N, H), dtype) if dout is None
+              else dout.transpose(1, 0, 2).copy())
         dh = np.zeros((N, H), dtype) if dh_n is None else dh_n.copy()
         for t in range(T - 1, -1, -1):
             da = dA[t]
@@ -185,7 +192,7 @@ def rnn(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, nonlinearity: str = "tanh") -> 
 def _lstm_consts(H: int, dtype):
     """Per-column constants of the (N, 4H) gate block, order i, f, g, o."""
     rep = lambda v: np.repeat(np.asarray(v, dtype), H)  # noqa: E731
-    scale = rep([0.5, 0.5, 1.0, 0.5])   # σ(a) = ½ tanh(a/2) + ½: halve the sigmoid rows
+    scale = rep([0.5, 0.5, 1.0, 0.5])   # σ(a) = ½ tanh(a/2) + ½: halve sigmoid rows
     shift = rep([0.5, 0.5, 0.0, 0.5])
     slope = rep([1.0, 1.0, 0.0, 1.0])   # derivative = act (slope - act) + const:
     const = rep([0.0, 0.0, 1.0, 0.0])   # σ' = σ(1 - σ), tanh' = 1 - tanh²
@@ -204,11 +211,11 @@ def lstm_vjp(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple[tuple, VJP]:
     dc += dh ⊙ o ⊙ (1 - tanh² c_t);  do = dh ⊙ tanh c_t;  di = dc ⊙ g;
     dg = dc ⊙ i;  df = dc ⊙ c_(t-1);  dc_(t-1) = dc ⊙ f (the additive path);
     da = [di, df, dg, do] ⊙ [σ', σ', tanh', σ'];  dh_(t-1) = W_hhᵀ da.
-    Same as ``torch.nn.LSTM(I, H, batch_first=True)`` with ``(h0, c0)`` of shape (1, N, H).
+    Same as ``torch.nn.LSTM(I, H, batch_first=True)`` with ``(h0, c0)`` each (1, N, H).
     """
     fn = "lstm"
-    x, st, W_ih, W_hh, b_ih, b_hh, dtype = _check(fn, x, {"h0": h0, "c0": c0}, W_ih, W_hh,
-                                                  b_ih, b_hh, 4)
+    x, st, W_ih, W_hh, b_ih, b_hh, dtype = _check(fn, x, {"h0": h0, "c0": c0}, W_ih,
+                                                  W_hh, b_ih, b_hh, 4)
     h0, c0 = st["h0"], st["c0"]
     N, T, I = x.shape
     H = W_hh.shape[1]
@@ -216,7 +223,7 @@ def lstm_vjp(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple[tuple, VJP]:
     xt = _time_major(x)
     b = None if b_ih is None and b_hh is None else \
         (0 if b_ih is None else b_ih) + (0 if b_hh is None else b_hh)
-    # pre-activations of all steps' input part, sigmoid rows halved: A[t] = (W_ih x_t + b)/2
+    # input part of all steps' pre-activations, sigmoid rows halved: (W_ih x_t + b)/2
     A = _projection(xt, W_ih * scale[:, None], None if b is None else b * scale)
     W_hhT = np.ascontiguousarray((W_hh * scale[:, None]).T)      # (H, 4H)
     hs = np.empty((T + 1, N, H), dtype)
@@ -255,7 +262,8 @@ def lstm_vjp(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple[tuple, VJP]:
             a = A[t]
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             da = dA[t]
-            di, df, dg, do = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
+            di, df = da[:, :H], da[:, H:2 * H]
+            dg, do = da[:, 2 * H:3 * H], da[:, 3 * H:]
             np.multiply(dh, tc[t], out=do)         # ∂h/∂o = tanh c
             np.multiply(tc[t], tc[t], out=tmp)
             np.subtract(1, tmp, out=tmp)
@@ -268,14 +276,14 @@ def lstm_vjp(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple[tuple, VJP]:
             dc *= f                                # dc_(t-1): the additive path
             np.subtract(slope, a, out=deriv)
             deriv *= a
-            deriv += const                         # [σ', σ', tanh', σ'] from the activations
+            deriv += const                     # [σ', σ', tanh', σ'] from the gates
             da *= deriv
             np.matmul(da, W_hh, out=dh)            # gradient reaching h_(t-1)
         dx = _batch_first((dA.reshape(T * N, 4 * H) @ W_ih).reshape(T, N, I))
         dW_ih = _weight_grads(dA, xt, W_ih)
         dW_hh = _weight_grads(dA, hs[:T], W_hh)
-        return (dx, None if h0 is None else dh, None if c0 is None else dc, dW_ih, dW_hh,
-                _sum_bias(dA, b_ih), _sum_bias(dA, b_hh))
+        return (dx, None if h0 is None else dh, None if c0 is None else dc, dW_ih,
+                dW_hh, _sum_bias(dA, b_ih), _sum_bias(dA, b_hh))
     return (out, h_n, c_n), vjp
 
 
@@ -293,8 +301,9 @@ def gru_vjp(x, h0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple[tuple, VJP]:
     W_hn h + b_hn, as torch does);  h_t = (1 - z) ⊙ n + z ⊙ h_(t-1).
     ``vjp((dout, dh_n)) -> (dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``. BPTT with dh the
     gradient reaching h_t: dn = dh ⊙ (1 - z); dz = dh ⊙ (h_(t-1) - n);
-    da_n = dn ⊙ (1 - n²); dv_n = da_n ⊙ r; dr = da_n ⊙ v_n; da_r = dr ⊙ r(1 - r);
-    da_z = dz ⊙ z(1 - z); du = [da_r, da_z, da_n], dv = [da_r, da_z, dv_n];
+    da_n = dn ⊙ (1 - n²); dv_n = da_n ⊙ r; dr = da_n ⊙ v_n;
+    da_r = dr ⊙ r(1 - r); da_z = dz ⊙ z(1 - z);
+    du = [da_r, da_z, da_n], dv = [da_r, da_z, dv_n];
     dh_(t-1) = dh ⊙ z + W_hhᵀ dv.
     Same as ``torch.nn.GRU(I, H, batch_first=True)``.
     """
@@ -311,7 +320,7 @@ def gru_vjp(x, h0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple[tuple, VJP]:
     U = _projection(xt, W_ih * scale[:, None], None if b_ih is None else b_ih * scale)
     W_hhT = np.ascontiguousarray((W_hh * scale[:, None]).T)      # (H, 3H)
     bh = None if b_hh is None else b_hh * scale
-    V = np.empty((T, N, 3 * H), dtype)             # W_hh h_(t-1) + b_hh (r, z rows halved)
+    V = np.empty((T, N, 3 * H), dtype)        # W_hh h_(t-1) + b_hh (r, z rows halved)
     hs = np.empty((T + 1, N, H), dtype)
     hs[0] = 0 if h0 is None else h0
     tmp = np.empty((N, H), dtype)
@@ -334,7 +343,8 @@ def gru_vjp(x, h0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple[tuple, VJP]:
     out, h_n = _batch_first(hs[1:]), hs[T].copy()
 
     def vjp(dy):
-        dout, dh_n = _cotangents(dy, [out.shape, h_n.shape], ["dout", "dh_n"], fn, dtype)
+        dout, dh_n = _cotangents(dy, [out.shape, h_n.shape], ["dout", "dh_n"], fn,
+                                 dtype)
         dout_t = None if dout is None else _time_major(dout)
         dU = np.empty((T, N, 3 * H), dtype)        # gradient of u (input part)
         dV = np.empty((T, N, 3 * H), dtype)        # gradient of v (recurrent part)

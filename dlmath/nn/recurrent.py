@@ -44,11 +44,11 @@ class _Recurrent(Module):
         self.input_size = check_int(input_size, n, "input_size", minimum=1)
         self.hidden_size = H = check_int(hidden_size, n, "hidden_size", minimum=1)
         if batch_first is not True:
-            raise ValueError(f"{n}: only batch_first=True is supported (x is (N, T, I)), "
-                             f"got batch_first={batch_first!r}")
+            raise ValueError(f"{n}: only batch_first=True is supported "
+                             f"(x is (N, T, I)), got batch_first={batch_first!r}")
         self.bias = bool(bias)
         G = self._gates * H
-        k = 1 / math.sqrt(H)                       # torch: every parameter ~ U(-1/√H, 1/√H)
+        k = 1 / math.sqrt(H)                   # like torch: all parameters U(-k, k)
         shapes = {"weight_ih_l0": (G, input_size), "weight_hh_l0": (G, H)}
         if bias:
             shapes.update(bias_ih_l0=(G,), bias_hh_l0=(G,))
@@ -68,14 +68,14 @@ class _Recurrent(Module):
             problems.append(f"proj_size={module.proj_size}")
         if problems:
             raise ValueError(f"{cls.__name__}.from_torch: dlmath mirrors single-layer, "
-                             f"unidirectional, batch_first=True modules without projection; "
-                             f"got {', '.join(problems)}")
+                             f"unidirectional, batch_first=True modules without "
+                             f"projection; got {', '.join(problems)}")
 
     def _check_x(self, x) -> np.ndarray:
         x = self._input(x, ndim=3, layout="(N, T, input_size), batch first")
         if x.shape[2] != self.input_size or x.shape[1] < 1:
-            raise ValueError(f"{self._name}: x must be (N, T >= 1, input_size={self.input_size})"
-                             f", got shape {x.shape}")
+            raise ValueError(f"{self._name}: x must be (N, T >= 1, "
+                             f"input_size={self.input_size}), got shape {x.shape}")
         return x
 
     def _check_state(self, s, name: str, N: int) -> np.ndarray:
@@ -83,12 +83,14 @@ class _Recurrent(Module):
         want = (1, N, self.hidden_size)
         if s.shape != want:
             raise ValueError(f"{self._name}: {name} must be (num_layers=1, N={N}, "
-                             f"hidden_size={self.hidden_size}) = {want}, got shape {s.shape}")
+                             f"hidden_size={self.hidden_size}) = {want}, "
+                             f"got shape {s.shape}")
         return s[0]
 
     def _weights(self) -> tuple:
         p = self._params
-        return (p["weight_ih_l0"], p["weight_hh_l0"], p.get("bias_ih_l0"), p.get("bias_hh_l0"))
+        return (p["weight_ih_l0"], p["weight_hh_l0"], p.get("bias_ih_l0"),
+                p.get("bias_hh_l0"))
 
     @staticmethod
     def _grads_of(dW_ih, dW_hh, db_ih, db_hh) -> dict:
@@ -119,13 +121,15 @@ class RNN(_Recurrent):
     @classmethod
     def from_torch(cls, module) -> "RNN":
         cls._check_torch(module)
-        layer = cls(module.input_size, module.hidden_size, module.nonlinearity, module.bias)
+        layer = cls(module.input_size, module.hidden_size, module.nonlinearity,
+                    module.bias)
         return layer._load_torch(module)
 
     def forward(self, x, h0=None):
         x = self._check_x(x)
         h = None if h0 is None else self._check_state(h0, "h0", x.shape[0])
-        (out, h_n), vjp = F.rnn_vjp(x, h, *self._weights(), nonlinearity=self.nonlinearity)
+        (out, h_n), vjp = F.rnn_vjp(x, h, *self._weights(),
+                                    nonlinearity=self.nonlinearity)
 
         def backward(dy):                          # BPTT, dlmath.functional.rnn_vjp
             dout, dh_n = dy
@@ -139,10 +143,11 @@ class RNN(_Recurrent):
 
 
 class LSTM(_Recurrent):
-    """Long short-term memory, gates i, f, g, o: c_t = f c_(t-1) + i g, h_t = o tanh(c_t).
+    """LSTM, gates i, f, g, o: c_t = f c_(t-1) + i g, h_t = o tanh(c_t).
 
-    ``forward(x, hc0=None) -> (out, (h_n, c_n))`` with ``hc0 = (h0, c0)``, each (1, N, H);
-    ``backward((dout, (dh_n, dc_n)))`` -> ``dx``, or ``(dx, (dh0, dc0))`` if hc0 was given.
+    ``forward(x, hc0=None) -> (out, (h_n, c_n))`` with ``hc0 = (h0, c0)``, each
+    (1, N, H); ``backward((dout, (dh_n, dc_n)))`` -> ``dx``, or ``(dx, (dh0, dc0))``
+    if hc0 was given.
     """
 
     _gates = 4

@@ -59,7 +59,8 @@ def _cases(kind: str, dtype: str) -> list[Case]:
                  torch_fwd_bwd, target=TARGETS.get(("forward+backward", dtype)))]
 
 
-BENCHMARKS: list[Case] = [c for kind in ("LSTM", "GRU") for dtype in ("float64", "float32")
+BENCHMARKS: list[Case] = [c for kind in ("LSTM", "GRU")
+                          for dtype in ("float64", "float32")
                           for c in _cases(kind, dtype)]
 
 
@@ -68,7 +69,8 @@ def main() -> None:
         r = compare(case)
         goal = f"  (target <= {r['target']}x)" if r["target"] else ""
         print(f"{r['name']:<46} {r['dtype']:<8} numpy {1e3 * r['numpy_s']:7.2f} ms  "
-              f"torch {1e3 * r['torch_s']:7.2f} ms  ratio {r['ratio']:.2f}{goal}", flush=True)
+              f"torch {1e3 * r['torch_s']:7.2f} ms  ratio {r['ratio']:.2f}{goal}",
+              flush=True)
 
 
 if __name__ == "__main__":
