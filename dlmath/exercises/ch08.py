@@ -77,8 +77,8 @@ def check_truncated_bptt(fn) -> None:
                       g.standard_normal((H, I)),
                       1.3 * g.standard_normal((H, H)) / np.sqrt(H),
                       0.5 * g.standard_normal(H), g.standard_normal((N, H)), k))
-    hint = ("run the whole forward pass; then apply the BPTT step k times, from t = "
-            "T down to T - k + 1, adding δ_t h_(t-1)ᵀ each time")
+    hint = ("the forward pass is the full one; only the backward recursion stops, "
+            "after the k steps t = T, ..., T - k + 1, each adding its share to dW_hh")
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
                    hint=hint)
 
@@ -173,8 +173,8 @@ def check_gru_grad_z(fn) -> None:
                       g.standard_normal((3 * H, I)), g.standard_normal((3 * H, H)),
                       g.standard_normal(3 * H), g.standard_normal(3 * H),
                       g.standard_normal((N, H))))
-    hint = ("h_new depends on z through z ⊙ (h - n); then through the sigmoid (σ' = "
-            "z (1 - z)). r, z, n in torch's order; r multiplies W_hn h + b_hn")
+    hint = ("differentiate h_t with respect to z first, then go through the sigmoid; "
+            "rows in torch's order r, z, n, and r multiplies W_hn h + b_hn")
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
                    hint=hint)
 
