@@ -7,7 +7,7 @@ input, in the order of the arguments (``None`` for an absent input such as
 ``bias=None``). Shapes and semantics are torch's::
 
     y, vjp = linear_vjp(x, W, b)        # y = x Wᵀ + b
-    dx, dW, db = vjp(dy)                # eq. (5.6): dW = dyᵀ x, db = Σ dy, dx = dy W
+    dx, dW, db = vjp(dy)                # Chapter 5.3, eq-backprop-batch: dW = dyᵀ x, db = Σ dy, dx = dy W
 
 The plain forward functions (``relu``, ``gelu``, ``dropout``, ``batch_norm``,
 ``layer_norm``, ``mse_loss``) return ``y`` only, like ``torch.nn.functional``.
@@ -41,7 +41,7 @@ def check_dout(dy, shape: tuple, fn: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------- linear
 def linear_vjp(x, W, b=None) -> tuple[np.ndarray, VJP]:
-    """``y = x Wᵀ + b`` and its VJP, eq. (5.6). x: (..., in), W: (out, in), b: (out,).
+    """``y = x Wᵀ + b`` and its VJP (Chapter 5.3, eq-backprop-batch). x: (..., in), W: (out, in), b: (out,).
 
     With the leading axes flattened into N rows: ``dx = dy W`` (N, in),
     ``dW = dyᵀ x`` (out, in), ``db = Σ_n dy_n`` (out,).
@@ -145,7 +145,7 @@ def _dropout_mask(x: np.ndarray, p: float, mask, rng) -> np.ndarray:
 
 def dropout_vjp(x, p: float = 0.5, training: bool = True, *, mask=None,
                 rng: np.random.Generator | None = None) -> tuple[np.ndarray, VJP]:
-    """Inverted dropout, eq. (6.9): ``y = x ⊙ m / (1 - p)``, m_i ~ Bernoulli(1 - p).
+    """Inverted dropout (Chapter 6.3, eq-inverted-dropout): ``y = x ⊙ m / (1 - p)``, m_i ~ Bernoulli(1 - p).
 
     Dividing by 1 - p keeps E[y] = x, so evaluation (``training=False``) is the
     identity. ``mask`` (True/1 = keep) replaces the random draw, e.g. to reuse
@@ -169,7 +169,7 @@ def dropout(x, p: float = 0.5, training: bool = True, *, mask=None, rng=None) ->
 
 # --------------------------------------------------------------------------- normalization
 def _normalize_vjp(x: np.ndarray, axes: tuple, eps: float):
-    """x̂ = (x - μ)/√(σ² + ε) over ``axes`` (biased σ²) and the VJP from dx̂ to dx, eq. (6.14).
+    """x̂ = (x - μ)/√(σ² + ε) over ``axes`` (biased σ²) and the VJP from dx̂ to dx (Chapter 6.4, eq-bn-backward).
 
     With m the number of elements averaged: dx = (dx̂ - mean(dx̂) - x̂ mean(dx̂ ⊙ x̂)) / √(σ² + ε).
     """
@@ -193,7 +193,7 @@ def _affine_shape(x: np.ndarray, channel_axis: int) -> tuple:
 
 def batch_norm_vjp(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
                    momentum: float | None = 0.1, eps: float = 1e-5) -> tuple[np.ndarray, VJP]:
-    """Batch normalization over the batch (and length) axes, eqs. (6.12)-(6.14).
+    """Batch normalization over the batch (and length) axes (Chapter 6.4).
 
     x: (N, C) or (N, C, L); running_mean/var, weight, bias: (C,) or None.
     Training: normalize with the batch mean and the *biased* variance, and update
@@ -253,7 +253,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
 
 def layer_norm_vjp(x, normalized_shape: int | Sequence[int], weight=None, bias=None,
                    eps: float = 1e-5) -> tuple[np.ndarray, VJP]:
-    """Layer normalization over the trailing ``normalized_shape`` axes, eq. (6.16).
+    """Layer normalization over the trailing ``normalized_shape`` axes (Chapter 6.4).
 
     Each sample is normalized by its own mean and biased variance, then scaled
     and shifted elementwise by ``weight`` and ``bias`` (of ``normalized_shape``).

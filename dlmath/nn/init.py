@@ -4,10 +4,10 @@ Each fills an array in place from ``rng`` (default ``dlmath.rng``) and returns
 it. Fans follow torch: for a weight of shape (out, in, *kernel),
 fan_in = in · ∏kernel and fan_out = out · ∏kernel.
 
-- Xavier/Glorot (eq. 6.6), keeps the variance of activations and gradients for
+- Xavier/Glorot (Chapter 6.2, eq-xavier), keeps the variance of activations and gradients for
   tanh-like units: Var(W) = gain² · 2 / (fan_in + fan_out);
   uniform on [-a, a] with a = gain · √(6 / (fan_in + fan_out)).
-- Kaiming/He (eq. 6.7), for ReLU: Var(W) = gain² / fan (gain² = 2 for ReLU);
+- Kaiming/He (Chapter 6.2, eq-kaiming), for ReLU: Var(W) = gain² / fan (gain² = 2 for ReLU);
   uniform bound √3 · gain / √fan.
 """
 from __future__ import annotations

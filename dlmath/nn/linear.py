@@ -42,7 +42,7 @@ class Linear(Module):
                              f"got shape {x.shape}")
         y, vjp = F.linear_vjp(x, self._params["weight"], self._params.get("bias"))
 
-        def backward(dy):                        # eq. (5.6)
+        def backward(dy):                        # Chapter 5.3, eq-backprop-batch
             dx, dW, db = vjp(dy)
             grads = {"weight": dW} if db is None else {"weight": dW, "bias": db}
             return (dx,), grads

@@ -13,7 +13,7 @@ __all__ = ["BatchNorm1d", "LayerNorm"]
 
 
 class BatchNorm1d(Module):
-    """Batch normalization of (N, C) or (N, C, L) input, eqs. (6.12)-(6.14), torch's semantics.
+    """Batch normalization of (N, C) or (N, C, L) input, (Chapter 6.4, eq-bn-forward to eq-bn-backward), torch's semantics.
 
     Training normalizes with the batch statistics (biased variance) and updates
     ``buffers["running_mean"]`` / ``["running_var"]`` with momentum and the
@@ -62,7 +62,7 @@ class BatchNorm1d(Module):
                                   self._params.get("weight"), self._params.get("bias"),
                                   batch_stats, momentum, self.eps)
 
-        def backward(dy):                        # eq. (6.14)
+        def backward(dy):                        # Chapter 6.4, eq-bn-backward
             dx, dgamma, dbeta = vjp(dy)
             grads = {} if dgamma is None else {"weight": dgamma, "bias": dbeta}
             return (dx,), grads
@@ -73,7 +73,7 @@ class BatchNorm1d(Module):
 
 
 class LayerNorm(Module):
-    """Layer normalization over the trailing ``normalized_shape`` axes, eq. (6.16).
+    """Layer normalization over the trailing ``normalized_shape`` axes (Chapter 6.4).
 
     Params ``weight`` (ones) and ``bias`` (zeros) of ``normalized_shape`` when
     ``elementwise_affine``; the same computation in training and evaluation.
