@@ -4,7 +4,9 @@ Batch 32, 50 steps, input 16, hidden 64, batch first; forward alone (torch
 under ``no_grad``) and forward + backward (the gradient of ``sum(out ⊙ dout)``
 w.r.t. the input and every parameter), in float64 and float32.
 Targets (float64, 2 threads): forward within 1.2x of torch, forward + backward
-within 1.5x. Run: ``python tools/benchmarks/recurrent.py``.
+within 1.5x. Run: ``python -m tools.benchmarks.recurrent`` (wall clock, 2 threads
+each, ``timing.compare``), or with ``--cpu-time`` for process CPU time on one
+thread each, which stays meaningful on a shared, busy machine.
 """
 from __future__ import annotations
 
@@ -64,9 +66,43 @@ BENCHMARKS: list[Case] = [c for kind in ("LSTM", "GRU")
                           for c in _cases(kind, dtype)]
 
 
-def main() -> None:
+def cpu_time_ratio(case: Case, repeats: int = 40) -> dict:
+    """Median process CPU time of each side, one thread each, calls interleaved.
+
+    As ``tools.benchmarks.attention.cpu_time_ratio``, but torch runs under
+    ``no_grad`` where the case asks for it (the forward-only cases), so torch's
+    forward is timed without autograd's bookkeeping.
+    """
+    import contextlib
+    import statistics
+    import time
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    ctx = torch.no_grad if case.extra.get("no_grad") else contextlib.nullcontext
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    times: dict[str, list[float]] = {"numpy": [], "torch": []}
+    try:
+        with threadpool_limits(limits=1), ctx():
+            case.numpy(), case.torch()
+            for _ in range(repeats):
+                for name, fn in (("numpy", case.numpy), ("torch", case.torch)):
+                    t0 = time.process_time()
+                    fn()
+                    times[name].append(time.process_time() - t0)
+    finally:
+        torch.set_num_threads(old)
+    a, b = (statistics.median(times[k]) for k in ("numpy", "torch"))
+    return {"name": case.name, "dtype": case.dtype, "numpy_s": a, "torch_s": b,
+            "ratio": a / b, "target": case.target}
+
+
+def main(argv: list[str]) -> None:
+    measure = cpu_time_ratio if "--cpu-time" in argv else compare
     for case in BENCHMARKS:
-        r = compare(case)
+        r = measure(case)
         goal = f"  (target <= {r['target']}x)" if r["target"] else ""
         print(f"{r['name']:<46} {r['dtype']:<8} numpy {1e3 * r['numpy_s']:7.2f} ms  "
               f"torch {1e3 * r['torch_s']:7.2f} ms  ratio {r['ratio']:.2f}{goal}",
@@ -74,4 +110,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])
