@@ -27,6 +27,7 @@ from .linear import Linear
 from .loss import CrossEntropyLoss, MSELoss
 from .module import Module
 from .norm import BatchNorm1d, LayerNorm
+from .recurrent import GRU, LSTM, RNN
 from .utils import clip_grad_norm_
 
 __all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Dropout", "BatchNorm1d",
@@ -34,6 +35,7 @@ __all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Dropout", "Ba
            "from_torch", "register"]
 __all__ += ["MultiheadAttention", "TransformerEncoderLayer"]
 __all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
+__all__ += ["RNN", "LSTM", "GRU"]
 
 for _cls in (Linear, ReLU, Sigmoid, Tanh, GELU, Dropout, BatchNorm1d, LayerNorm, Sequential,
              CrossEntropyLoss, MSELoss):
@@ -41,5 +43,8 @@ for _cls in (Linear, ReLU, Sigmoid, Tanh, GELU, Dropout, BatchNorm1d, LayerNorm,
 register("MultiheadAttention", MultiheadAttention)
 register("TransformerEncoderLayer", TransformerEncoderLayer)
 for _cls in (Conv2d, MaxPool2d, AvgPool2d, Flatten):
+    register(_cls.__name__, _cls)
+del _cls
+for _cls in (RNN, LSTM, GRU):
     register(_cls.__name__, _cls)
 del _cls
