@@ -41,14 +41,15 @@ def normal_cases(g: np.random.Generator, *shapes_list: Sequence[tuple]) -> list[
 
 
 def _describe(args: Sequence[Any]) -> str:
-    """Inputs as a reader wants them: arrays by shape, functions by name, numbers as is."""
+    """Inputs as a reader reads them: arrays by shape, functions by name, numbers."""
     parts = []
     for a in args:
         if callable(a) and not hasattr(a, "shape"):
             parts.append(f"function {getattr(a, '__name__', type(a).__name__)}")
             continue
         arr = np.asarray(a) if not hasattr(a, "shape") else a
-        parts.append(f"shape {tuple(arr.shape)}" if getattr(arr, "ndim", 0) else repr(a))
+        parts.append(f"shape {tuple(arr.shape)}" if getattr(arr, "ndim", 0)
+                     else repr(a))
     return ", ".join(parts)
 
 
@@ -76,8 +77,9 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[A
                                  f"`raise NotImplementedError` line with your code") from None
         except Exception as exc:  # a crash on one case is a failing case, said as such
             raise AssertionError(
-                f"{title}: {_name(fn)} raised {type(exc).__name__}: {exc} on test case {i} "
-                f"(inputs {_describe(args)})." + (f" Hint: {hint}" if hint else "")) from None
+                f"{title}: {_name(fn)} raised {type(exc).__name__}: {exc} on test case "
+                f"{i} (inputs {_describe(args)})."
+                + (f" Hint: {hint}" if hint else "")) from None
         if got is None:
             raise AssertionError(f"{title}: {_name(fn)} returned None on test case {i} "
                                  f"— did you forget `return`?")
@@ -85,14 +87,14 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[A
         if got.shape != expected.shape:
             raise AssertionError(
                 f"{title}: on test case {i} (inputs {_describe(args)}) {_name(fn)} "
-                f"returns shape {got.shape} "
-                f"but the reference has shape {expected.shape}." + (f" Hint: {hint}" if hint else ""))
+                f"returns shape {got.shape} but the reference has shape "
+                f"{expected.shape}." + (f" Hint: {hint}" if hint else ""))
         try:
             assert_close(got, expected, rtol=rtol, atol=atol, name="your result",
                          against="the torch reference", verbose=False)
         except AssertionError as exc:
-            raise AssertionError(f"{title}: {_name(fn)} gives wrong values on test case "
-                                 f"{i} (inputs {_describe(args)}): {exc}."
+            raise AssertionError(f"{title}: {_name(fn)} gives wrong values on test "
+                                 f"case {i} (inputs {_describe(args)}): {exc}."
                                  + (f" Hint: {hint}" if hint else "")) from None
     print(f"✓ {title}: matches the torch reference on all {len(cases)} test cases")
 

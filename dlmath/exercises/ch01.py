@@ -23,8 +23,8 @@ def check_normalize_rows(fn, *, seed: int = 101) -> None:
     g = rng(seed)
     cases = normal_cases(g, [(5, 3)], [(1, 7)], [(4, 1)])
     cases.append((np.array([[3.0, 4.0], [1e-3, 0.0]]) * g.uniform(0.5, 2.0),))
-    check_function(fn, lambda X: torch.nn.functional.normalize(to_torch(X), dim=1), cases,
-                   title=title, rtol=1e-10, atol=1e-12,
+    check_function(fn, lambda X: torch.nn.functional.normalize(to_torch(X), dim=1),
+                   cases, title=title, rtol=1e-10, atol=1e-12,
                    hint="each row is divided by its own length; broadcasting needs the "
                         "lengths as a column")
 
@@ -36,15 +36,16 @@ def check_pairwise_sq_dists(fn, *, seed: int = 102) -> None:
     title = "Exercise 1.2 pairwise_sq_dists"
     refuse_calls(fn, {"torch", "cdist", "pdist", "distance_matrix"}, title=title,
                  why="build the matrix from the expansion of the square")
-    cases = normal_cases(rng(seed), [(5, 3), (4, 3)], [(1, 6), (7, 6)], [(3, 1), (3, 1)])
+    cases = normal_cases(rng(seed), [(5, 3), (4, 3)], [(1, 6), (7, 6)],
+                         [(3, 1), (3, 1)])
     check_function(fn, lambda X, Y: torch.cdist(to_torch(X), to_torch(Y)) ** 2, cases,
                    title=title, rtol=1e-9, atol=1e-10,
-                   hint="expand the square into two squared norms and one inner product; "
-                        "the result is (N, M)")
+                   hint="expand the square into two squared norms and one inner "
+                        "product; the result is (N, M)")
 
 
 def check_bilinear(fn, *, seed: int = 103) -> None:
-    """Exercise 1.3: y_k = x1ᵀ W_k x2 + b_k, batched, like torch.nn.functional.bilinear."""
+    """Exercise 1.3: y_k = x1ᵀ W_k x2 + b_k, batched, like torch's F.bilinear."""
     import torch
 
     title = "Exercise 1.3 bilinear"
@@ -97,9 +98,9 @@ def check_ridge(fn, *, seed: int = 105) -> None:
         return torch.linalg.solve(At.T @ At + lam * I, At.T @ to_torch(b))
 
     g = rng(seed)
-    cases = [(*c, lam) for c, lam in zip(normal_cases(g, [(10, 3), (10,)], [(4, 6), (4,)],
-                                                      [(8, 2), (8,)]),
-                                         (g.uniform(0.05, 0.5), g.uniform(0.5, 2.0), 0.0))]
+    systems = normal_cases(g, [(10, 3), (10,)], [(4, 6), (4,)], [(8, 2), (8,)])
+    lams = (g.uniform(0.05, 0.5), g.uniform(0.5, 2.0), 0.0)
+    cases = [(*c, lam) for c, lam in zip(systems, lams)]
     check_function(fn, ref, cases, title=title, rtol=1e-8, atol=1e-10,
                    hint="set the gradient of the regularised objective to zero; the "
                         "identity has the size of x, not of b")
@@ -125,8 +126,8 @@ def check_project(fn, *, seed: int = 106) -> None:
     cases = normal_cases(g, [(6, 2), (6,)], [(5, 5), (5,)])
     cases += [(thin, g.standard_normal(6)), (repeated, g.standard_normal(7))]
     check_function(fn, ref, cases, title="Exercise 1.6 project", rtol=1e-8, atol=1e-10,
-                   hint="the projection is A times a least-squares solution; when A has "
-                        "dependent columns AᵀA is singular, so do not invert it")
+                   hint="the projection is A times a least-squares solution; when A "
+                        "has dependent columns AᵀA is singular, so do not invert it")
 
 
 def check_covariance(fn, *, seed: int = 107) -> None:
@@ -139,7 +140,8 @@ def check_covariance(fn, *, seed: int = 107) -> None:
     g = rng(seed)
     cases = [(g.standard_normal((N, d)) + g.standard_normal(d),)
              for N, d in ((10, 3), (4, 6), (50, 1))]
-    check_function(fn, lambda X: torch.cov(to_torch(X).T).reshape(X.shape[1], X.shape[1]),
+    check_function(fn, lambda X: torch.cov(to_torch(X).T).reshape(X.shape[1],
+                                                                   X.shape[1]),
                    cases, title=title, rtol=1e-10, atol=1e-12,
                    hint="centre each column first; unbiased means dividing by N - 1; "
                         "the result is (d, d)")

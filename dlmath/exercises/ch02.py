@@ -1,7 +1,8 @@
-"""Autograded checks for the exercises of Chapter 2 (calculus and automatic differentiation).
+"""Autograded checks for the exercises of Chapter 2 (calculus and autodiff).
 
 Each ``check_*`` takes the learner's function, runs it on inputs drawn from a
-fresh ``rng(seed)`` (hidden cases: another seed) and compares with PyTorch (``torch.autograd`` in float64 on ``dlmath.device()``).
+fresh ``rng(seed)`` (hidden cases: another seed) and compares with PyTorch
+(``torch.autograd`` in float64 on ``dlmath.device()``).
 The engine-extension checks (Exercises 2.5 and 2.6) run the learner's new op
 forward *and* backward and compare values and gradients separately, so the
 message says which half is wrong.
@@ -34,9 +35,9 @@ def check_log_softmax_jacobian(fn, *, seed: int = 201) -> None:
     cases.append((np.array([1000.0, 1001.0, 999.0]) + g.uniform(-1, 1, 3),))
     cases.append((np.array([-800.0, 0.0, 800.0, 799.0]),))
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
-                   hint="differentiate log p_i = z_i - logsumexp(z) with respect to z_j; "
-                        "row i and column j: which index does the second term depend on? "
-                        "compute the probabilities stably")
+                   hint="differentiate log p_i = z_i - logsumexp(z) with respect to "
+                        "z_j (row i, column j): which index does each term depend "
+                        "on? Compute the probabilities stably")
 
 
 def check_grad_least_squares(fn, *, seed: int = 202) -> None:
@@ -61,7 +62,7 @@ def check_grad_least_squares(fn, *, seed: int = 202) -> None:
 
 
 def check_grad_W_tanh_layer(fn, *, seed: int = 203) -> None:
-    """Exercise 2.3: ∂/∂W of L = Σ tanh(X Wᵀ + b), for X (N, in), W (out, in), b (out,)."""
+    """Exercise 2.3: ∂L/∂W of L = Σ tanh(X Wᵀ + b); X (N, in), W (out, in), b (out,)."""
     import torch
 
     title = "Exercise 2.3 grad_W_tanh_layer"
@@ -95,7 +96,7 @@ def check_five_point_derivative(fn, *, seed: int = 204) -> None:
     Two tests. Accuracy: with h = 1e-2 the values must match autograd to 1e-8,
     which a central difference (error ≈ 1e-5) cannot. Order: for the smooth
     non-polynomial functions the error must shrink by about 2⁴ = 16 when h is
-    halved (h = 0.2 → 0.1), which a second-order formula (ratio 4) or one that
+    halved (h = 0.1 → 0.05), which a second-order formula (ratio 4) or one that
     ignores the h it is given (ratio ≈ 1) cannot fake.
     """
     import torch
@@ -110,35 +111,37 @@ def check_five_point_derivative(fn, *, seed: int = 204) -> None:
         f_torch(xt).sum().backward()  # elementwise f: the gradient of Σf is f'
         exact = xt.grad.cpu().numpy()
         errors = []
-        for h in (1e-2, 0.2, 0.1):
+        for h in (1e-2, 0.1, 0.05):
             try:
                 got = fn(f, x.copy(), h)
             except NotImplementedError:
                 raise AssertionError(f"{title}: not attempted yet — replace the "
-                                     f"`raise NotImplementedError` line with your code") from None
+                                     f"`raise NotImplementedError` line with your "
+                                     f"code") from None
             except Exception as exc:
-                raise AssertionError(f"{title}: {getattr(fn, '__name__', 'your function')} "
-                                     f"raised {type(exc).__name__}: {exc} for f = {name}, "
-                                     f"h = {h}") from None
+                raise AssertionError(
+                    f"{title}: {getattr(fn, '__name__', 'your function')} raised "
+                    f"{type(exc).__name__}: {exc} for f = {name}, h = {h}") from None
             if got is None:
-                raise AssertionError(f"{title}: your function returned None for f = {name}")
+                raise AssertionError(f"{title}: your function returned None for "
+                                     f"f = {name}")
             got = np.asarray(got, dtype=np.float64)
             if got.shape != x.shape:
-                raise AssertionError(f"{title}: for f = {name} and x of shape {x.shape} "
+                raise AssertionError(f"{title}: for f = {name}, x of shape {x.shape}, "
                                      f"your result has shape {got.shape}; f' is "
                                      f"wanted at every entry of x")
             errors.append(np.abs(got - exact).max())
         if not errors[0] <= 1e-8 * (1 + np.abs(exact).max()):
             raise AssertionError(
-                f"{title}: for f = {name} at h = 1e-2 the largest error is {errors[0]:.1e}; "
-                f"a fourth-order formula is accurate to about 1e-9 there. Hint: expand "
-                f"f(x ± h) and f(x ± 2h) in Taylor series and choose the weights so "
-                f"that the h² term cancels as well as the even ones")
+                f"{title}: for f = {name} at h = 1e-2 the largest error is "
+                f"{errors[0]:.1e}; a fourth-order formula is accurate to about 1e-9 "
+                f"there. Hint: expand f(x ± h) and f(x ± 2h) in Taylor series and "
+                f"choose the weights so that the f\'\'\' term cancels too")
         if name != "x³ - 2x":  # a polynomial of degree 3 is differentiated exactly
             ratio = errors[1] / max(errors[2], 1e-300)
             if not 13.0 <= ratio <= 19.0:
                 raise AssertionError(
-                    f"{title}: for f = {name}, halving h from 0.2 to 0.1 divides the "
+                    f"{title}: for f = {name}, halving h from 0.1 to 0.05 divides the "
                     f"error by {ratio:.1f}, but a fourth-order formula divides it by "
                     f"about 2⁴ = 16. Use the h you are given, and check which Taylor "
                     f"terms your weights cancel")
@@ -195,13 +198,14 @@ def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str,
 
 
 def check_maximum(fn, *, seed: int = 205) -> None:
-    """Exercise 2.5: a new engine op ``maximum(a, b)`` with broadcasting, like torch.maximum."""
+    """Exercise 2.5: an engine op ``maximum(a, b)`` that broadcasts (torch.maximum)."""
     import torch
 
     title = "Exercise 2.5 maximum"
     refuse_calls(fn, {"torch"}, title=title, why="build the node with Tensor.from_op")
     g = rng(seed)
-    cases = normal_cases(g, [(3, 4), (3, 4)], [(2, 3), (3,)], [(4, 1), (1, 5)], [(), (3,)])
+    cases = normal_cases(g, [(3, 4), (3, 4)], [(2, 3), (3,)], [(4, 1), (1, 5)],
+                         [(), (3,)])
     _check_op(fn, torch.maximum, cases, title=title, g=g,
               hint="the gradient flows only to the input that is larger at each "
                    "position; where an input was broadcast, its gradient must be "
@@ -209,7 +213,7 @@ def check_maximum(fn, *, seed: int = 205) -> None:
 
 
 def check_softplus(fn, *, seed: int = 206) -> None:
-    """Exercise 2.6: a new engine op ``softplus(a) = log(1 + eᵃ)``, stable for large |a|."""
+    """Exercise 2.6: an engine op ``softplus(a) = log(1 + eᵃ)``, stable for any a."""
     import torch
 
     title = "Exercise 2.6 softplus"

@@ -1,7 +1,8 @@
-"""Autograded checks for the exercises of Chapter 3 (probability and information theory).
+"""Autograded checks for the exercises of Chapter 3 (probability, information theory).
 
 Each ``check_*`` takes the learner's function, runs it on inputs drawn from a
-fresh ``rng(seed)`` (hidden cases: another seed) and compares with a PyTorch computation in float64 on ``dlmath.device()``.
+fresh ``rng(seed)`` (hidden cases: another seed) and compares with a PyTorch
+computation in float64 on ``dlmath.device()``.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def check_mvn_log_prob(fn, *, seed: int = 302) -> None:
 
 
 def check_gaussian_nll(fn, *, seed: int = 303) -> None:
-    """Exercise 3.3: mean Gaussian negative log-likelihood with per-example variances."""
+    """Exercise 3.3: mean Gaussian negative log-likelihood, per-example variances."""
     import torch
 
     title = "Exercise 3.3 gaussian_nll"
@@ -111,7 +112,8 @@ def check_binary_cross_entropy(fn, *, seed: int = 304) -> None:
     refuse_calls(fn, {"torch"}, title=title, why="write it with numpy")
 
     def ref(input, target):
-        return torch.nn.functional.binary_cross_entropy(to_torch(input), to_torch(target))
+        return torch.nn.functional.binary_cross_entropy(to_torch(input),
+                                                        to_torch(target))
 
     g = rng(seed)
     cases = [(g.random(6), g.integers(0, 2, 6).astype(float)),
@@ -150,7 +152,8 @@ def check_mutual_information(fn, *, seed: int = 306) -> None:
     import torch
 
     title = "Exercise 3.6 mutual_information"
-    refuse_calls(fn, {"torch", "mutual_info_score"}, title=title, why="write it with numpy")
+    refuse_calls(fn, {"torch", "mutual_info_score"}, title=title,
+                 why="write it with numpy")
 
     def ref(P):
         Pt = to_torch(P)

@@ -38,7 +38,7 @@ _OPTIM = {"torch", "optim", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "traje
 
 
 def check_gd_quadratic(fn, *, seed: int = 401) -> None:
-    """Exercise 4.1: gradient descent on f(x) = ½ xᵀAx - bᵀx; returns iterates (steps+1, d)."""
+    """Exercise 4.1: gradient descent on f(x) = ½ xᵀAx - bᵀx; iterates (steps+1, d)."""
     import torch
 
     title = "Exercise 4.1 gd_quadratic"
@@ -66,7 +66,7 @@ def check_gd_quadratic(fn, *, seed: int = 401) -> None:
 
 
 def check_optimal_step(fn, *, seed: int = 402) -> None:
-    """Exercise 4.2: [lr*, rate] = [2 / (μ + L), (κ - 1) / (κ + 1)] for a quadratic with Hessian A."""
+    """Exercise 4.2: [lr*, rate] = [2 / (μ + L), (κ - 1) / (κ + 1)], Hessian A."""
     import torch
 
     title = "Exercise 4.2 optimal_step"
@@ -117,8 +117,8 @@ def check_minibatch_grad_logistic(fn, *, seed: int = 403) -> None:
 
 
 def check_cosine_restarts(fn, *, seed: int = 404) -> None:
-    """Exercise 4.4: cosine annealing with warm restarts (SGDR), rates for t = 0..num_steps,
-    as ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` sets them step by step."""
+    """Exercise 4.4: cosine annealing with warm restarts (SGDR), rates for
+    t = 0..num_steps, as torch's ``CosineAnnealingWarmRestarts`` sets them."""
     import torch
 
     title = "Exercise 4.4 cosine_restarts"
@@ -146,7 +146,7 @@ def check_cosine_restarts(fn, *, seed: int = 404) -> None:
 
 
 def check_nesterov(fn, *, seed: int = 405) -> None:
-    """Exercise 4.5: SGD with Nesterov momentum (torch's form); returns iterates (steps+1, d)."""
+    """Exercise 4.5: Nesterov momentum (torch's form); iterates (steps+1, d)."""
     title = "Exercise 4.5 nesterov"
     refuse_calls(fn, _OPTIM, title=title, why="write the update rule yourself")
     g = rng(seed)
@@ -211,7 +211,8 @@ def check_logreg_hessian(fn, *, seed: int = 407) -> None:
 
     g = rng(seed)
     cases = [(g.standard_normal(d), g.standard_normal((n, d)),
-              (g.random(n) < 0.5).astype(np.float64)) for n, d in [(30, 3), (5, 4), (50, 1)]]
+              (g.random(n) < 0.5).astype(np.float64))
+             for n, d in [(30, 3), (5, 4), (50, 1)]]
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
                    hint="differentiate each term of the gradient once more with the "
                         "chain rule through the sigmoid; the result is a weighted sum "
