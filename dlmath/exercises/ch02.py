@@ -280,5 +280,6 @@ def check_hvp_softmax_regression(fn, *, seed: int = 28) -> None:
         cases.append((g.standard_normal((K, d)), g.standard_normal((N, d)),
                       g.integers(0, K, N), g.standard_normal((K, d))))
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-11,
-                   hint="dZ = X Vᵀ; the softmax's differential is dP = P ⊙ dZ minus "
-                        "P times the row sums of P ⊙ dZ; the result is dPᵀ X / N")
+                   hint="differentiate the gradient in the direction V, one factor at "
+                        "a time: the logits, then the softmax (its differential "
+                        "couples the classes of a row), then the product with X")

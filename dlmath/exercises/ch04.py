@@ -249,8 +249,9 @@ def check_logreg_smoothness(fn, *, seed: int = 48) -> None:
              for (N, d), lam in (((50, 3), 0.1), ((20, 6), 0.0), ((200, 2), 1.0))]
     cases.append((np.ones((10, 1)), 0.5))
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
-                   hint="the Hessian is Xᵀ diag(p(1 - p)) X / N + lam I, and p(1 - p) "
-                        "<= 1/4 with equality at w = 0; the answer is an eigenvalue")
+                   hint="bound each example's curvature weight by its largest "
+                        "value (where is it reached?), then take the largest "
+                        "curvature of the bound; do not forget the regulariser")
 
 
 def check_project_affine(fn, *, seed: int = 49) -> None:
