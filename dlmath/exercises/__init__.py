@@ -59,7 +59,7 @@ def _name(fn: Callable) -> str:
 
 def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[Any]], *,
                    title: str, rtol: float, atol: float, hint: str = "") -> None:
-    """Compare ``fn(*args)`` with ``reference(*args)`` (a torch computation) on every case.
+    """Compare ``fn(*args)`` with ``reference(*args)`` (a torch computation), case by case.
 
     Inputs are copied before each call, so a function that modifies its
     arguments in place cannot change what the reference sees.
@@ -73,8 +73,8 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[A
         try:
             got = fn(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
         except NotImplementedError:
-            raise AssertionError(f"{title}: not attempted yet — replace the "
-                                 f"`raise NotImplementedError` line with your code") from None
+            raise AssertionError(f"{title}: not attempted yet — replace the `raise "
+                                 f"NotImplementedError` line with your code") from None
         except Exception as exc:  # a crash on one case is a failing case, said as such
             raise AssertionError(
                 f"{title}: {_name(fn)} raised {type(exc).__name__}: {exc} on test case "

@@ -152,31 +152,37 @@ def check_five_point_derivative(fn, *, seed: int = 204) -> None:
 def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str,
               g: np.random.Generator) -> None:
     """Run a learner's engine op forward and backward; compare both with torch."""
+    name_fn = getattr(fn, "__name__", "your function")
     for i, arrays in enumerate(cases, 1):
         inputs = [Tensor(np.copy(a), requires_grad=True) for a in arrays]
+        shapes = ", ".join(str(a.shape) for a in arrays)
         try:
             out = fn(*inputs)
         except NotImplementedError:
-            raise AssertionError(f"{title}: not attempted yet — replace the "
-                                 f"`raise NotImplementedError` line with your code") from None
+            raise AssertionError(f"{title}: not attempted yet — replace the `raise "
+                                 f"NotImplementedError` line with your code") from None
+        except Exception as exc:
+            raise AssertionError(f"{title}: {name_fn} raised {type(exc).__name__}: {exc} "
+                                 f"on test case {i} (shapes {shapes})") from None
         if not isinstance(out, Tensor):
-            raise AssertionError(f"{title}: your function must return a dlmath Tensor, "
+            raise AssertionError(f"{title}: {name_fn} must return a dlmath Tensor, "
                                  f"got {type(out).__name__}. Hint: {hint}")
-        shapes = ", ".join(str(a.shape) for a in arrays)
         refs = [to_torch(a, requires_grad=True) for a in arrays]
         expected = torch_fn(*refs)
         if out.shape != tuple(expected.shape):
-            raise AssertionError(f"{title}: for inputs of shapes {shapes} your output has shape "
-                                 f"{out.shape} but torch's has {tuple(expected.shape)}")
+            raise AssertionError(f"{title}: for inputs of shapes {shapes} {name_fn} "
+                                 f"returns shape {out.shape} but torch's has "
+                                 f"{tuple(expected.shape)}")
         try:
             assert_close(out.data, expected, rtol=1e-10, atol=1e-12, name="forward",
                          against="torch", verbose=False)
         except AssertionError as exc:
-            raise AssertionError(f"{title}: wrong forward values on test case {i} "
-                                 f"(shapes {shapes}): {exc}. Hint: {hint}") from None
+            raise AssertionError(f"{title}: {name_fn} gives wrong forward values on test "
+                                 f"case {i} (shapes {shapes}): {exc}. Hint: {hint}") from None
         if not out.requires_grad or out._backward is None:
-            raise AssertionError(f"{title}: the output is not connected to the inputs' graph; "
-                                 f"build it with Tensor.from_op(data, parents, backward, op)")
+            raise AssertionError(f"{title}: the output is not connected to the inputs' "
+                                 f"graph; build it with Tensor.from_op(data, parents, "
+                                 f"backward, op)")
         g_out = g.standard_normal(out.shape)
         try:
             out.backward(g_out)
@@ -187,13 +193,16 @@ def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str,
         for k, (mine, theirs) in enumerate(zip(inputs, refs)):
             name = "abcdefgh"[k]
             if mine.grad is None:
-                raise AssertionError(f"{title}: no gradient reached input {name} on test case {i}")
+                raise AssertionError(f"{title}: no gradient reached input {name} on test "
+                                     f"case {i}")
             try:
                 assert_close(mine.grad, theirs.grad, rtol=1e-10, atol=1e-12,
-                             name=f"gradient w.r.t. {name}", against="torch", verbose=False)
+                             name=f"gradient w.r.t. {name}", against="torch",
+                             verbose=False)
             except AssertionError as exc:
-                raise AssertionError(f"{title}: wrong backward on test case {i} "
-                                     f"(shapes {shapes}): {exc}. Hint: {hint}") from None
+                raise AssertionError(f"{title}: {name_fn} has a wrong backward on test "
+                                     f"case {i} (shapes {shapes}): {exc}. "
+                                     f"Hint: {hint}") from None
     print(f"✓ {title}: forward and backward match torch on all {len(cases)} test cases")
 
 
