@@ -35,3 +35,18 @@ def _namespace(path: str) -> dict:
 def solutions(path: str) -> dict:
     """The names defined by the setup cell and the solution cells of ``path`` (from the root)."""
     return dict(_namespace(path))
+
+
+CALL = re.compile(r"^(ch\d\d)\.(check_\w+)\((\w+)(?:, seed=(\d+))?\)\s*$", re.M)
+
+
+def check_calls(path: str) -> list[tuple[str, str, str, int | None]]:
+    """Every check call in the check cells of ``path``, visible and hidden:
+    ``(module, check, function name, seed or None)``."""
+    nb = json.loads((ROOT / path).read_text(encoding="utf-8"))
+    calls = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            for m in CALL.finditer("".join(cell["source"])):
+                calls.append((m[1], m[2], m[3], int(m[4]) if m[4] else None))
+    return calls

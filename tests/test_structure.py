@@ -151,3 +151,51 @@ def test_every_widget_has_a_static_figure_beside_it(path):
             near = code[max(0, i - 2): i + 3]
             assert any(_has(n, "image/png") for n in near), \
                 f"widget in code cell {i + 1} has no static figure within two cells"
+
+
+# Chapters whose check cells must carry hidden cases (the lead extends this list as
+# Part II chapters adopt them): a visible call, then a call with another seed between
+# ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` that the student release
+# removes; every check takes a keyword ``seed``.
+HIDDEN_CASES_CHAPTERS = ["01_linear_algebra", "02_calculus_autodiff",
+                         "03_probability_information", "04_optimization"]
+
+
+@pytest.mark.parametrize("chapter", HIDDEN_CASES_CHAPTERS)
+def test_check_cells_have_hidden_cases_and_checks_take_seed(chapter):
+    import importlib
+    import inspect
+
+    call = re.compile(r"^(ch\d\d)\.(check_\w+)\((\w+)(?:, seed=(\d+))?\)\s*$", re.M)
+    hidden = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS\s*\Z",
+                        re.M | re.S)
+    seeds: dict[int, str] = {}
+    nbs = sorted((ROOT / "chapters" / chapter).glob("*.ipynb"))
+    assert nbs, f"no notebooks in {chapter}"
+    for path in nbs:
+        code = _code(_load(path))
+        for i, c in enumerate(code[:-1]):
+            if "### BEGIN SOLUTION" not in _src(c):
+                continue
+            src = _src(code[i + 1])
+            where = f"{path.name}, check cell after code cell {i + 1}"
+            block = hidden.search(src)
+            assert block, f"{where}: no hidden-tests block at the end of the check cell"
+            visible = [m for m in call.finditer(src[:block.start()])]
+            secret = [m for m in call.finditer(block.group(1))]
+            assert len(visible) == 1 and visible[0][4] is None, \
+                f"{where}: one visible call with the default seed before the block"
+            assert secret and all(m[4] for m in secret), \
+                f"{where}: the hidden block calls the check with seed=..."
+            for m in secret:
+                assert (m[1], m[2], m[3]) == tuple(visible[0].groups()[:3]), \
+                    f"{where}: the hidden call runs the same check on the same function"
+                fn = getattr(importlib.import_module(f"dlmath.exercises.{m[1]}"), m[2])
+                param = inspect.signature(fn).parameters.get("seed")
+                assert param is not None and param.kind is param.KEYWORD_ONLY \
+                    and isinstance(param.default, int), f"{m[2]} must take seed: int"
+                assert int(m[4]) != param.default, \
+                    f"{where}: the hidden seed repeats the visible one"
+                assert int(m[4]) not in seeds, \
+                    f"{where}: hidden seed {m[4]} is also used by {seeds[int(m[4])]}"
+                seeds[int(m[4])] = m[2]
