@@ -10,8 +10,14 @@ from typing import Any, Sequence
 import numpy as np
 
 
-def as_float_array(x: Any, fn: str, name: str, *, ndim: int | Sequence[int] | None = None,
-                   layout: str = "") -> np.ndarray:
+def as_float_array(
+    x: Any,
+    fn: str,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    layout: str = "",
+) -> np.ndarray:
     """Convert ``x`` to a float numpy array, checking its dtype and rank.
 
     Integers and booleans are promoted to float64; float32 stays float32.
@@ -23,7 +29,9 @@ def as_float_array(x: Any, fn: str, name: str, *, ndim: int | Sequence[int] | No
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{fn}: {name} must be array-like of numbers, got {type(x).__name__}") from exc
+        raise TypeError(
+            f"{fn}: {name} must be array-like of numbers, got {type(x).__name__}"
+        ) from exc
     if arr.dtype.kind in "biu":
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
@@ -33,7 +41,9 @@ def as_float_array(x: Any, fn: str, name: str, *, ndim: int | Sequence[int] | No
         if arr.ndim not in allowed:
             dims = " or ".join(str(d) for d in allowed)
             lay = f" {layout}" if layout else ""
-            raise ValueError(f"{fn}: {name} must have {dims} dims{lay}, got shape {arr.shape}")
+            raise ValueError(
+                f"{fn}: {name} must have {dims} dims{lay}, got shape {arr.shape}"
+            )
     return arr
 
 
@@ -46,7 +56,9 @@ def check_int(value: Any, fn: str, name: str, *, minimum: int | None = None) -> 
 
 
 def check_positive(value: Any, fn: str, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, bool) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
     if not value > 0:
         raise ValueError(f"{fn}: {name} must be > 0, got {value}")

@@ -36,12 +36,14 @@ Backward = Callable[[np.ndarray], Sequence[np.ndarray]]
 
 
 def _as_data(x: Any, fn: str = "Tensor") -> np.ndarray:
-    """A float numpy array from numbers, nested lists or arrays (ints become float64)."""
+    """A float numpy array from numbers, nested lists or arrays (ints: float64)."""
     if isinstance(x, Tensor):
         return x.data
     if type(x).__module__.startswith("torch"):
-        raise TypeError(f"{fn}: data must be a number or a numpy array, got a torch.Tensor; "
-                        f"use x.detach().cpu().numpy()")
+        raise TypeError(
+            f"{fn}: data must be a number or a numpy array, got a torch.Tensor; "
+            f"use x.detach().cpu().numpy()"
+        )
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
@@ -157,14 +159,17 @@ class Tensor:
         return Tensor(_as_data(other, f"Tensor op with {type(other).__name__}"))
 
     # ---- elementwise binary operations (numpy broadcasting) -------------------
-    def _binary(self, other: Any, name: str, reflected: bool = False) -> tuple["Tensor", "Tensor"]:
+    def _binary(
+        self, other: Any, name: str, reflected: bool = False
+    ) -> tuple["Tensor", "Tensor"]:
         o = self._lift(other)
         a, b = (o, self) if reflected else (self, o)
         try:
             np.broadcast_shapes(a.shape, b.shape)
         except ValueError:
-            raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast "
-                             f"together") from None
+            raise ValueError(
+                f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together"
+            ) from None
         return a, b
 
     @staticmethod
@@ -200,7 +205,8 @@ class Tensor:
             # ∂(aᵇ)/∂a = b aᵇ⁻¹ (taken as 0 where b = 0, like torch)
             da = np.where(b.data == 0, 0.0, g * b.data * a.data ** (b.data - 1))
             db = np.zeros(b.shape, dtype=b.dtype)
-            if b.requires_grad:  # ∂(aᵇ)/∂b = aᵇ ln a (taken as 0 where a = 0 and b >= 0)
+            # ∂(aᵇ)/∂b = aᵇ ln a (taken as 0 where a = 0 and b >= 0)
+            if b.requires_grad:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     logs = np.log(np.where(a.data == 0, 1.0, a.data))
                 db = np.where((a.data == 0) & (b.data >= 0), 0.0, g * out * logs)
@@ -232,9 +238,11 @@ class Tensor:
                              f"got shapes {a.shape} and {b.shape}")
         k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
         if k_a != k_b:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
-                             f"{k_a} (last dim of the left) != {k_b} "
-                             f"({'only' if b.ndim == 1 else 'second-to-last'} dim of the right)")
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
+                f"{k_a} (last dim of the left) != {k_b} "
+                f"({'only' if b.ndim == 1 else 'second-to-last'} dim of the right)"
+            )
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
@@ -264,21 +272,30 @@ class Tensor:
         out = []
         for ax in axes:
             if not -self.ndim <= ax < max(self.ndim, 1):
-                raise ValueError(f"{fn}: axis {ax} is out of range for shape {self.shape}")
+                raise ValueError(
+                    f"{fn}: axis {ax} is out of range for shape {self.shape}"
+                )
             out.append(int(ax) % max(self.ndim, 1))
         return tuple(out)
 
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        """Sum over ``axis`` (all axes if None), like ``torch.sum(dim=..., keepdim=...)``."""
+    def sum(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False
+    ) -> "Tensor":
+        """Sum over ``axis`` (all if None), like ``torch.sum(dim=..., keepdim=...)``."""
         a, axes = self, self._axes(axis, "sum")
 
         def backward(g):  # ∂(Σᵢ aᵢ)/∂aⱼ = 1: copy g back along the summed axes
             if not keepdims:
                 g = np.expand_dims(g, axes)
             return (np.broadcast_to(g, a.shape),)
-        return Tensor.from_op(a.data.sum(axis=axes, keepdims=keepdims), (a,), backward, "sum")
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+        return Tensor.from_op(
+            a.data.sum(axis=axes, keepdims=keepdims), (a,), backward, "sum"
+        )
+
+    def mean(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False
+    ) -> "Tensor":
         """Mean over ``axis``: the sum divided by the number of summed elements."""
         axes = self._axes(axis, "mean")
         count = int(np.prod([self.shape[ax] for ax in axes])) if self.ndim else 1
@@ -319,11 +336,12 @@ class Tensor:
     def relu(self) -> "Tensor":
         a = self
 
-        def backward(g):  # relu'(x) = 1 if x > 0 else 0 (the subgradient 0 at 0, like torch)
+        # relu'(x) = 1 if x > 0 else 0 (the subgradient 0 at 0, like torch)
+        def backward(g):
             return (g * (a.data > 0),)
         return Tensor.from_op(np.maximum(a.data, 0), (a,), backward, "relu")
 
-    # ---- shape operations ---------------------------------------------------------------
+    # ---- shape operations ------------------------------------------------------------
     def reshape(self, *shape) -> "Tensor":
         """Same numbers, new shape (``-1`` allowed); accepts ints or one tuple."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -340,10 +358,12 @@ class Tensor:
         return Tensor.from_op(out, (a,), backward, "reshape")
 
     def transpose(self, *axes) -> "Tensor":
-        """Permute the axes like ``numpy.transpose`` (``torch.permute``); none: reverse them."""
+        """Permute axes like ``numpy.transpose`` (``torch.permute``); none: reverse."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        perm = tuple(range(self.ndim))[::-1] if not axes else tuple(int(i) for i in axes)
+        perm = (
+            tuple(range(self.ndim))[::-1] if not axes else tuple(int(i) for i in axes)
+        )
         if sorted(ax % max(self.ndim, 1) for ax in perm) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {perm} are not a permutation of the "
                              f"{self.ndim} axes of shape {self.shape}")
@@ -359,7 +379,7 @@ class Tensor:
         return self.transpose()
 
     def __getitem__(self, index) -> "Tensor":
-        """Basic and integer-array indexing; a repeated index gathers the same number twice."""
+        """Basic and integer-array indexing; a repeated index gathers a number twice."""
         if isinstance(index, Tensor):
             index = index.data.astype(np.intp)
         a = self
@@ -370,9 +390,9 @@ class Tensor:
             return (full,)
         return Tensor.from_op(a.data[index], (a,), backward, "index")
 
-    # ---- the backward pass ------------------------------------------------------------
+    # ---- the backward pass -----------------------------------------------------------
     def backward(self, grad: Any = None) -> None:
-        """Reverse-mode differentiation: add ``∂self/∂x`` (times ``grad``) into every ``x.grad``.
+        """Reverse mode: add ``∂self/∂x`` (times ``grad``) into every ``x.grad``.
 
         A scalar (one-element) output needs no ``grad`` (it defaults to 1);
         otherwise ``grad`` must have ``self``'s shape and the pass computes the
@@ -383,15 +403,19 @@ class Tensor:
                                "graph (create its inputs with requires_grad=True)")
         if grad is None:
             if self.data.size != 1:
-                raise ValueError(f"backward: grad can be omitted only for a scalar output; "
-                                 f"this output has shape {self.shape}, so pass a grad of "
-                                 f"that shape")
+                raise ValueError(
+                    f"backward: grad can be omitted only for a scalar output; "
+                    f"this output has shape {self.shape}, so pass a grad of "
+                    f"that shape"
+                )
             grad = np.ones(self.shape, dtype=self.dtype)
         else:
             grad = _as_data(grad, "backward")
             if grad.shape != self.shape:
-                raise ValueError(f"backward: grad must have the output's shape {self.shape}, "
-                                 f"got shape {grad.shape}")
+                raise ValueError(
+                    f"backward: grad must have the output's shape {self.shape}, "
+                    f"got shape {grad.shape}"
+                )
         grads: dict[int, np.ndarray] = {id(self): grad}
         for node in reversed(topological_order(self)):
             g = grads.pop(id(node), None)
@@ -404,21 +428,25 @@ class Tensor:
                 continue
             parent_grads = node._backward(g)
             if len(parent_grads) != len(node._parents):
-                raise ValueError(f"backward of op '{node.op}' returned {len(parent_grads)} "
-                                 f"gradients for {len(node._parents)} inputs")
+                raise ValueError(
+                    f"backward of op '{node.op}' returned {len(parent_grads)} "
+                    f"gradients for {len(node._parents)} inputs"
+                )
             for p, gp in zip(node._parents, parent_grads):
                 if not p.requires_grad:
                     continue
                 gp = np.asarray(gp)
                 if gp.shape != p.shape:
-                    raise ValueError(f"backward of op '{node.op}' returned a gradient of "
-                                     f"shape {gp.shape} for an input of shape {p.shape}")
+                    raise ValueError(
+                        f"backward of op '{node.op}' returned a gradient of "
+                        f"shape {gp.shape} for an input of shape {p.shape}"
+                    )
                 # the chain rule sums over all paths: add, never overwrite
                 grads[id(p)] = grads[id(p)] + gp if id(p) in grads else gp
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
-    """Every node that ``root`` depends on (and that requires grad), parents before children.
+    """Every node ``root`` depends on (that requires grad), parents before children.
 
     Iterative depth-first search with an explicit stack, so a chain of
     100,000 operations needs no recursion. Reversing the list gives the

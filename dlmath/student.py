@@ -50,8 +50,9 @@ def student_notebook(nb: dict) -> dict:
         if BEGIN in src:
             cell["source"] = strip_solution(src)
             tags = cell.get("metadata", {}).get("tags", [])
-            cell.setdefault("metadata", {})["tags"] = [t for t in tags if t not in
-                                                      ("hide-input", "hide-cell", "solution")]
+            cell.setdefault("metadata", {})["tags"] = [
+                t for t in tags if t not in ("hide-input", "hide-cell", "solution")
+            ]
             after_solution = True
         elif not (after_solution and re.search(r"\bcheck_\w+\(", src)):
             after_solution = False
@@ -72,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         target = args.dst / path.relative_to(args.src)
         target.parent.mkdir(parents=True, exist_ok=True)
         nb = json.loads(path.read_text(encoding="utf-8"))
-        target.write_text(json.dumps(student_notebook(nb), indent=1, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
+        target.write_text(
+            json.dumps(student_notebook(nb), indent=1, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
         n += 1
     print(f"wrote {n} student notebooks to {args.dst}/")
     return 0

@@ -14,7 +14,9 @@ def test_success_prints_one_line(capsys):
     assert_close(np.ones(3), torch.ones(3, dtype=torch.float64), rtol=0, atol=0,
                  name="ones", against="torch.ones")
     out = capsys.readouterr().out
-    assert out == "✓ ones matches torch.ones (max abs err 0.0e+00, max rel err 0.0e+00)\n"
+    assert (
+        out == "✓ ones matches torch.ones (max abs err 0.0e+00, max rel err 0.0e+00)\n"
+    )
 
 
 def test_failure_names_shape_errors_and_worst_index():
@@ -34,7 +36,9 @@ def test_shape_mismatch_is_an_assertion_not_a_broadcast():
 
 
 def test_nan_positions_must_agree():
-    assert_close(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), rtol=0, atol=0, verbose=False)
+    assert_close(
+        np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), rtol=0, atol=0, verbose=False
+    )
     with pytest.raises(AssertionError, match="NaNs in different places"):
         assert_close(np.array([np.nan, 1.0]), np.array([1.0, np.nan]), rtol=1, atol=1)
 

@@ -31,8 +31,10 @@ def test_seed_reseeds_rng_in_place():
     assert rng is dlmath.rng and rng.random() == first
 
 
-@pytest.mark.parametrize("bad, exc", [(1.5, TypeError), ("0", TypeError), (True, TypeError),
-                                      (-1, ValueError)])
+@pytest.mark.parametrize(
+    "bad, exc",
+    [(1.5, TypeError), ("0", TypeError), (True, TypeError), (-1, ValueError)],
+)
 def test_seed_rejects_bad_input(bad, exc):
     with pytest.raises(exc, match="seed: n must be"):
         dlmath.seed(bad)

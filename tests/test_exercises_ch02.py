@@ -32,7 +32,10 @@ def five_point_derivative(f, x, h):
 
 def maximum(a, b):
     def backward(g):
-        return unbroadcast(g * (a.data > b.data), a.shape), unbroadcast(g * (a.data < b.data), b.shape)
+        return unbroadcast(g * (a.data > b.data), a.shape), unbroadcast(
+            g * (a.data < b.data), b.shape
+        )
+
     return Tensor.from_op(np.maximum(a.data, b.data), (a, b), backward, "maximum")
 
 
@@ -46,7 +49,7 @@ def softplus(a):
     return Tensor.from_op(np.maximum(x, 0) + np.log1p(e), (a,), backward, "softplus")
 
 
-# --- wrong solutions: each a plausible mistake ----------------------------------------------
+# --- wrong solutions: each a plausible mistake ----------------------------------------
 def softmax_jacobian_naive(z):  # overflows for large z
     with np.errstate(over="ignore", invalid="ignore"):
         p = np.exp(z) / np.exp(z).sum()
@@ -83,7 +86,10 @@ def maximum_no_unbroadcast(a, b):
 
 def maximum_swapped_backward(a, b):
     def backward(g):
-        return unbroadcast(g * (a.data < b.data), a.shape), unbroadcast(g * (a.data > b.data), b.shape)
+        return unbroadcast(g * (a.data < b.data), a.shape), unbroadcast(
+            g * (a.data > b.data), b.shape
+        )
+
     return Tensor.from_op(np.maximum(a.data, b.data), (a, b), backward, "maximum")
 
 
@@ -108,13 +114,28 @@ def softplus_wrong_backward(a):
 
 
 CHECKS = [
-    (ch02.check_softmax_jacobian, softmax_jacobian, [softmax_jacobian_naive, softmax_jacobian_no_diag]),
+    (
+        ch02.check_softmax_jacobian,
+        softmax_jacobian,
+        [softmax_jacobian_naive, softmax_jacobian_no_diag],
+    ),
     (ch02.check_grad_least_squares, grad_least_squares, [grad_least_squares_no_two]),
-    (ch02.check_grad_W_tanh_layer, grad_W_tanh_layer,
-     [grad_W_tanh_layer_transposed, grad_W_tanh_layer_forgets_tanh]),
+    (
+        ch02.check_grad_W_tanh_layer,
+        grad_W_tanh_layer,
+        [grad_W_tanh_layer_transposed, grad_W_tanh_layer_forgets_tanh],
+    ),
     (ch02.check_five_point_derivative, five_point_derivative, [central_difference]),
-    (ch02.check_maximum, maximum, [maximum_no_unbroadcast, maximum_swapped_backward,
-                                   maximum_numpy_only, maximum_detached]),
+    (
+        ch02.check_maximum,
+        maximum,
+        [
+            maximum_no_unbroadcast,
+            maximum_swapped_backward,
+            maximum_numpy_only,
+            maximum_detached,
+        ],
+    ),
     (ch02.check_softplus, softplus, [softplus_naive, softplus_wrong_backward]),
 ]
 
@@ -129,7 +150,10 @@ def test_correct_solution_passes(check, solution, capsys):
 @pytest.mark.parametrize("check,wrong", [(c, w) for c, _, ws in CHECKS for w in ws],
                          ids=lambda x: getattr(x, "__name__", ""))
 def test_wrong_solution_fails(check, wrong):
-    with np.errstate(all="ignore"), pytest.raises(AssertionError, match="Exercise 2\\.\\d"):
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(AssertionError, match="Exercise 2\\.\\d"),
+    ):
         check(wrong)
 
 
@@ -146,7 +170,10 @@ def test_wrong_messages_say_what_is_wrong():
         ch02.check_maximum(maximum_detached)
     with pytest.raises(AssertionError, match="wrong backward"):
         ch02.check_maximum(maximum_swapped_backward)
-    with pytest.raises(AssertionError, match=r"backward failed .* shape \(2, 3\) for an input of shape \(3,\)"):
+    with pytest.raises(
+        AssertionError,
+        match=r"backward failed .* shape \(2, 3\) for an input of shape \(3,\)",
+    ):
         ch02.check_maximum(maximum_no_unbroadcast)
     with pytest.raises(AssertionError, match="wrong forward"):
         ch02.check_softplus(softplus_naive)

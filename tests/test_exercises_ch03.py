@@ -18,7 +18,9 @@ def mvn_log_prob(X, mu, Sigma):
 
 
 def gaussian_nll(input, target, var):
-    return np.mean(0.5 * (np.log(var) + (input - target) ** 2 / var + np.log(2 * np.pi)))
+    return np.mean(
+        0.5 * (np.log(var) + (input - target) ** 2 / var + np.log(2 * np.pi))
+    )
 
 
 def binary_cross_entropy(input, target):
@@ -50,14 +52,19 @@ def stub(*args):
 
 # wrong-but-plausible solutions: each makes a typical mistake
 WRONG = {
-    "sample_mvn": lambda mu, S, z: mu + z @ np.linalg.cholesky(S),          # L instead of Lᵀ
+    # L instead of Lᵀ
+    "sample_mvn": lambda mu, S, z: mu + z @ np.linalg.cholesky(S),
     "mvn_log_prob": lambda X, mu, S: mvn_log_prob(X, mu, S) + 0.5 * np.log(2 * np.pi),
-    "gaussian_nll": lambda i, t, v: np.mean((i - t) ** 2 / v),              # only the MSE part
+    # only the MSE part
+    "gaussian_nll": lambda i, t, v: np.mean((i - t) ** 2 / v),
     "binary_cross_entropy": lambda i, t: np.mean(-(t * np.log(i + 1e-12)
                                                    + (1 - t) * np.log(1 - i + 1e-12))),
-    "cross_entropy_label_smoothing": lambda z, y, eps: F.cross_entropy(z, y),  # ignores eps
-    "mutual_information": lambda P: F.entropy(P.sum(1)),                     # H(X), not I(X;Y)
-    "gaussian_mean_posterior": lambda x, m0, v0, s: np.array([x.mean(), s / len(x)]),  # MLE
+    # ignores eps
+    "cross_entropy_label_smoothing": lambda z, y, eps: F.cross_entropy(z, y),
+    # H(X), not I(X;Y)
+    "mutual_information": lambda P: F.entropy(P.sum(1)),
+    # MLE
+    "gaussian_mean_posterior": lambda x, m0, v0, s: np.array([x.mean(), s / len(x)]),
 }
 
 CASES = [
@@ -65,10 +72,17 @@ CASES = [
     ("check_mvn_log_prob", mvn_log_prob, "mvn_log_prob"),
     ("check_gaussian_nll", gaussian_nll, "gaussian_nll"),
     ("check_binary_cross_entropy", binary_cross_entropy, "binary_cross_entropy"),
-    ("check_cross_entropy_label_smoothing", cross_entropy_label_smoothing,
-     "cross_entropy_label_smoothing"),
+    (
+        "check_cross_entropy_label_smoothing",
+        cross_entropy_label_smoothing,
+        "cross_entropy_label_smoothing",
+    ),
     ("check_mutual_information", mutual_information, "mutual_information"),
-    ("check_gaussian_mean_posterior", gaussian_mean_posterior, "gaussian_mean_posterior"),
+    (
+        "check_gaussian_mean_posterior",
+        gaussian_mean_posterior,
+        "gaussian_mean_posterior",
+    ),
 ]
 
 

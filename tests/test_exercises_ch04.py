@@ -1,4 +1,5 @@
-"""Every Chapter 4 check passes a correct solution and rejects a wrong one and a stub."""
+"""Every Chapter 4 check passes a correct solution, rejects wrong ones and a stub."""
+
 import numpy as np
 import pytest
 
@@ -85,9 +86,11 @@ CASES = [
     (ch04.check_optimal_step, optimal_step,
      lambda A: np.array([1 / np.linalg.eigvalsh(A)[-1], 0.5])),
     (ch04.check_minibatch_grad, minibatch_grad,
-     lambda w, X, y, idx: X.T @ (X @ w - y) / len(X)),                       # full batch
+     # full batch
+     lambda w, X, y, idx: X.T @ (X @ w - y) / len(X)),
     (ch04.check_cosine_schedule, cosine_schedule,
-     lambda base, T, eta, n: base * (1 + np.cos(np.pi * np.arange(n + 1) / T)) / 2),  # no eta_min
+     # no eta_min
+     lambda base, T, eta, n: base * (1 + np.cos(np.pi * np.arange(n + 1) / T)) / 2),
     (ch04.check_nesterov, nesterov, heavy_ball),
     (ch04.check_adam, adam, adam_no_bias_correction),
     (ch04.check_logreg_hessian, logreg_hessian,
@@ -95,7 +98,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("check, good, bad", CASES, ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize(
+    "check, good, bad", CASES, ids=lambda c: getattr(c, "__name__", "")
+)
 def test_check_accepts_correct_and_rejects_wrong(check, good, bad, capsys):
     check(good)
     assert "✓" in capsys.readouterr().out

@@ -20,13 +20,19 @@ def close(a, e, rtol=1e-10, atol=1e-10):
 
 @pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
 def test_linear_matches_torch(t, g, batch):
-    x, W, b = g.standard_normal((*batch, 4)), g.standard_normal((3, 4)), g.standard_normal(3)
+    x, W, b = (
+        g.standard_normal((*batch, 4)),
+        g.standard_normal((3, 4)),
+        g.standard_normal(3),
+    )
     close(F.linear(x, W, b), torch.nn.functional.linear(t(x), t(W), t(b)))
     close(F.linear(x, W), torch.nn.functional.linear(t(x), t(W)))
 
 
 def test_linear_bad_input():
-    with pytest.raises(ValueError, match=r"linear: x must be \(\.\.\., in_features=4\)"):
+    with pytest.raises(
+        ValueError, match=r"linear: x must be \(\.\.\., in_features=4\)"
+    ):
         F.linear(np.ones((2, 3)), np.ones((5, 4)))
     with pytest.raises(ValueError, match="W must have 2 dims"):
         F.linear(np.ones(4), np.ones(4))
@@ -62,7 +68,9 @@ def test_cosine_similarity_matches_torch(data):
 
 
 def test_cosine_similarity_bad_shapes():
-    with pytest.raises(ValueError, match=r"must broadcast, got shapes \(3,\) and \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"must broadcast, got shapes \(3,\) and \(4,\)"
+    ):
         L.cosine_similarity(np.ones(3), np.ones(4))
 
 
@@ -76,13 +84,17 @@ def test_matmul_views_match_torch(view, m, k, n, seed):
 
 
 def test_matmul_bad_input():
-    with pytest.raises(ValueError, match=r"inner dimensions differ: A is \(2, 3\), B is \(4, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"inner dimensions differ: A is \(2, 3\), B is \(4, 2\)"
+    ):
         L.matmul(np.ones((2, 3)), np.ones((4, 2)))
     with pytest.raises(ValueError, match="view must be"):
         L.matmul(np.ones((2, 2)), np.ones((2, 2)), "rows")
 
 
-@pytest.mark.parametrize("shape, rank", [((6, 4), 4), ((4, 6), 4), ((6, 4), 2), ((5, 5), 3)])
+@pytest.mark.parametrize(
+    "shape, rank", [((6, 4), 4), ((4, 6), 4), ((6, 4), 2), ((5, 5), 3)]
+)
 def test_pinv_rank_lstsq_match_torch(t, g, shape, rank):
     m, n = shape
     A = g.standard_normal((m, rank)) @ g.standard_normal((rank, n))
@@ -90,7 +102,9 @@ def test_pinv_rank_lstsq_match_torch(t, g, shape, rank):
     close(L.pinv(A), torch.linalg.pinv(t(A)), rtol=1e-9, atol=1e-10)
     assert L.matrix_rank(A) == int(torch.linalg.matrix_rank(t(A))) == rank
     # torch's gelsd driver (CPU only) returns the same minimum-norm solution
-    ref = torch.linalg.lstsq(t(A).cpu(), t(b).cpu()[:, None], driver="gelsd").solution[:, 0]
+    ref = torch.linalg.lstsq(t(A).cpu(), t(b).cpu()[:, None], driver="gelsd").solution[
+        :, 0
+    ]
     close(L.lstsq(A, b), ref, rtol=1e-8, atol=1e-9)
 
 
@@ -130,7 +144,9 @@ def test_power_iteration_and_deflation_match_eigh(t, g):
 def test_power_iteration_bad_input():
     with pytest.raises(ValueError, match="must be symmetric"):
         L.power_iteration(np.array([[1.0, 2.0], [0.0, 1.0]]))
-    with pytest.raises(ValueError, match=r"must be square \(n, n\), got shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"must be square \(n, n\), got shape \(2, 3\)"
+    ):
         L.power_iteration(np.ones((2, 3)))
     with pytest.raises(ValueError, match="k must be <= n=2"):
         L.top_eigh(np.eye(2), 3)
@@ -146,7 +162,8 @@ def test_pca_matches_torch_svd_and_reconstructs(N, d, seed):
     U, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
     close(model.explained_variance, S[:k] ** 2 / (N - 1), 1e-9, 1e-10)
     close(model.explained_variance_ratio.sum(), 1.0, 1e-12, 1e-12)
-    # the top-k subspace is unique (its projector), and with k = rank X is rebuilt exactly
+    # the top-k subspace is unique (its projector), and with k = rank X is rebuilt
+    # exactly
     Vk = Vh[:k].cpu().numpy()
     close(model.components.T @ model.components, Vk.T @ Vk, 1e-8, 1e-9)
     close(L.pca_reconstruct(model, L.pca_transform(model, X)), X, 1e-9, 1e-9)

@@ -7,7 +7,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dlmath
 from dlmath import optim as O
 from dlmath.check import assert_close
 
@@ -19,7 +18,7 @@ def close(a, e, rtol=1e-10, atol=1e-10):
 
 
 def _problem(seed):
-    """A smooth non-quadratic loss of two parameters (3,) and (2, 3), with numpy gradients."""
+    """A smooth non-quadratic loss of parameters (3,) and (2, 3), numpy gradients."""
     g = np.random.default_rng(seed)
     M = g.standard_normal((3, 3))
     A = M @ M.T + 0.5 * np.eye(3)
@@ -33,7 +32,8 @@ def _problem(seed):
 
 
 def _parity(name, hyper, seed=0, steps=STEPS, dev=None, none_every=0):
-    """Run dlmath.optim.<name> and torch.optim.<name> side by side; compare every step."""
+    """Run dlmath.optim.<name> and torch.optim.<name> side by side; compare each
+    step."""
     params, grads = _problem(seed)
     tparams = [torch.tensor(p, device=dev, requires_grad=True) for p in params]
     opt = getattr(O, name)(params, **hyper)
@@ -41,7 +41,8 @@ def _parity(name, hyper, seed=0, steps=STEPS, dev=None, none_every=0):
     for k in range(steps):
         gs = grads(*params)
         if none_every and k % none_every == 0:
-            gs[1] = None   # like a tensor whose .grad is None: skipped, state not advanced
+            # like a tensor whose .grad is None: skipped, state not advanced
+            gs[1] = None
         for tp, gk in zip(tparams, gs):
             tp.grad = None if gk is None else torch.tensor(gk, device=dev)
         opt.step(gs)
@@ -61,8 +62,14 @@ hp = dict(
 
 
 @settings(max_examples=30, deadline=None)
-@given(lr=hp["lr"], momentum=hp["momentum"], dampening=st.sampled_from([0.0, 0.1, 0.5]),
-       weight_decay=hp["weight_decay"], nesterov=st.booleans(), seed=st.integers(0, 100))
+@given(
+    lr=hp["lr"],
+    momentum=hp["momentum"],
+    dampening=st.sampled_from([0.0, 0.1, 0.5]),
+    weight_decay=hp["weight_decay"],
+    nesterov=st.booleans(),
+    seed=st.integers(0, 100),
+)
 def test_sgd_matches_torch(dev, lr, momentum, dampening, weight_decay, nesterov, seed):
     if nesterov and (momentum == 0 or dampening != 0):
         nesterov = False
@@ -71,9 +78,14 @@ def test_sgd_matches_torch(dev, lr, momentum, dampening, weight_decay, nesterov,
 
 
 @settings(max_examples=30, deadline=None)
-@given(lr=st.floats(0.0, 1.0), lr_decay=st.sampled_from([0.0, 0.01, 0.5]),
-       weight_decay=hp["weight_decay"], init=st.sampled_from([0.0, 0.1, 2.0]), eps=hp["eps"],
-       seed=st.integers(0, 100))
+@given(
+    lr=st.floats(0.0, 1.0),
+    lr_decay=st.sampled_from([0.0, 0.01, 0.5]),
+    weight_decay=hp["weight_decay"],
+    init=st.sampled_from([0.0, 0.1, 2.0]),
+    eps=hp["eps"],
+    seed=st.integers(0, 100),
+)
 def test_adagrad_matches_torch(dev, lr, lr_decay, weight_decay, init, eps, seed):
     _parity("Adagrad", dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                             initial_accumulator_value=init, eps=eps), seed, dev=dev)
@@ -83,10 +95,14 @@ def test_adagrad_matches_torch(dev, lr, lr_decay, weight_decay, init, eps, seed)
 @given(lr=hp["lr"], alpha=st.sampled_from([0.0, 0.5, 0.9, 0.99]), eps=hp["eps"],
        weight_decay=hp["weight_decay"], momentum=hp["momentum"], centered=st.booleans(),
        seed=st.integers(0, 100))
-def test_rmsprop_matches_torch(dev, lr, alpha, eps, weight_decay, momentum, centered, seed):
+def test_rmsprop_matches_torch(
+    dev, lr, alpha, eps, weight_decay, momentum, centered, seed
+):
     if centered:
-        # The centered variance v - m² is exactly 0 when the gradient never changes (lr ~ 0)
-        # or alpha = 0 (one sample): the step then divides by rounding noise, which torch
+        # The centered variance v - m² is exactly 0 when the gradient never changes (lr
+        # ~ 0)
+        # or alpha = 0 (one sample): the step then divides by rounding noise, which
+        # torch
         # rounds differently (one fused multiply-add). Keep the variance real.
         alpha, lr = max(alpha, 0.5), max(lr, 1e-4)
     _parity("RMSprop", dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
@@ -97,11 +113,14 @@ def test_rmsprop_matches_torch(dev, lr, alpha, eps, weight_decay, momentum, cent
 @settings(max_examples=30, deadline=None)
 @given(lr=hp["lr"], beta1=hp["beta"], beta2=hp["beta"], eps=hp["eps"],
        weight_decay=hp["weight_decay"], amsgrad=st.booleans(), seed=st.integers(0, 100))
-def test_adam_and_adamw_match_torch(dev, name, lr, beta1, beta2, eps, weight_decay, amsgrad,
-                                    seed):
+def test_adam_and_adamw_match_torch(
+    dev, name, lr, beta1, beta2, eps, weight_decay, amsgrad, seed
+):
     if name == "Adam" and weight_decay and beta2 == 0:
-        # torch forms g + wd p with one fused multiply-add, so the two differ in the last
-        # bit. With beta2 = 0 the step divides by |g + wd p| of that step alone, and where
+        # torch forms g + wd p with one fused multiply-add, so the two differ in the
+        # last
+        # bit. With beta2 = 0 the step divides by |g + wd p| of that step alone, and
+        # where
         # the sum nearly cancels the difference is amplified, then grows step by step
         # (seen: 7e-10 after 100 steps; raising eps to 1e-3 still left 2.5e-8). With
         # averaging (beta2 >= 0.5) the denominator cannot collapse in one step.
@@ -127,7 +146,9 @@ def test_defaults_match_torch():
         theirs = inspect.signature(getattr(torch.optim, name)).parameters
         for k, p in ours.items():
             assert k in theirs, f"{name}: torch has no argument {k}"
-            assert p.default == theirs[k].default, f"{name}.{k}: {p.default} vs {theirs[k].default}"
+            assert p.default == theirs[k].default, (
+                f"{name}.{k}: {p.default} vs {theirs[k].default}"
+            )
 
 
 def test_sgd_weight_decay_is_decoupled_decay_but_adam_is_not():
@@ -180,7 +201,9 @@ def _sched_parity(make, lr=0.3, steps=60, optimizer="SGD"):
 @settings(max_examples=30, deadline=None)
 @given(step_size=st.integers(1, 20), gamma=st.floats(0.0, 1.0), lr=st.floats(1e-4, 1.0))
 def test_steplr_matches_torch(step_size, gamma, lr):
-    lrs = _sched_parity(lambda o, m: m.StepLR(o, step_size=step_size, gamma=gamma), lr=lr)
+    lrs = _sched_parity(
+        lambda o, m: m.StepLR(o, step_size=step_size, gamma=gamma), lr=lr
+    )
     t = np.arange(len(lrs))
     close(lrs, lr * gamma ** (t // step_size), rtol=1e-12, atol=1e-300)
 
@@ -189,11 +212,18 @@ def test_steplr_matches_torch(step_size, gamma, lr):
 @given(T_max=st.integers(1, 40), eta_min=st.sampled_from([0.0, 1e-3, 0.05]),
        lr=st.floats(0.06, 1.0))
 def test_cosine_matches_torch(T_max, eta_min, lr):
-    lrs = _sched_parity(lambda o, m: m.CosineAnnealingLR(o, T_max=T_max, eta_min=eta_min),
-                        lr=lr, steps=90)
-    t = np.arange(T_max + 1)   # before the restart the closed form holds
-    close(lrs[:T_max + 1], eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t / T_max)) / 2,
-          rtol=1e-10, atol=1e-12)
+    lrs = _sched_parity(
+        lambda o, m: m.CosineAnnealingLR(o, T_max=T_max, eta_min=eta_min),
+        lr=lr,
+        steps=90,
+    )
+    t = np.arange(T_max + 1)  # before the restart the closed form holds
+    close(
+        lrs[: T_max + 1],
+        eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t / T_max)) / 2,
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -211,12 +241,18 @@ def test_linearlr_matches_torch(start, end, total, lr):
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
 def test_warmup_then_cosine_chained_matches_torch(optimizer):
     def make(o, m):
-        return [m.LinearLR(o, start_factor=0.01, total_iters=10), m.CosineAnnealingLR(o, T_max=50)]
+        return [
+            m.LinearLR(o, start_factor=0.01, total_iters=10),
+            m.CosineAnnealingLR(o, T_max=50),
+        ]
+
     _sched_parity(make, lr=0.1, steps=50, optimizer=optimizer)
 
 
 # --------------------------------------------------------------------------- landscapes
-@pytest.mark.parametrize("landscape", [O.quadratic, O.rosenbrock, O.saddle, O.three_wells])
+@pytest.mark.parametrize(
+    "landscape", [O.quadratic, O.rosenbrock, O.saddle, O.three_wells]
+)
 def test_landscape_gradients_match_autograd(dev, landscape):
     g = np.random.default_rng(1)
     pts = g.uniform(-2, 2, size=(7, 2))
@@ -229,7 +265,9 @@ def test_landscape_gradients_match_autograd(dev, landscape):
             return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
         if landscape is O.saddle:
             return x ** 2 - y ** 2
-        C = torch.tensor([[-1.5, -0.5], [1.5, -0.8], [0.2, 1.6]], dtype=p.dtype, device=p.device)
+        C = torch.tensor(
+            [[-1.5, -0.5], [1.5, -0.8], [0.2, 1.6]], dtype=p.dtype, device=p.device
+        )
         h = torch.tensor([1.0, 1.4, 0.8], dtype=p.dtype, device=p.device)
         s = torch.tensor([0.7, 0.55, 0.8], dtype=p.dtype, device=p.device)
         d2 = ((p[..., None, :] - C) ** 2).sum(-1)
@@ -255,7 +293,9 @@ def test_trajectory_runs_and_marks_divergence():
 # --------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
 def test_negative_lr_is_rejected(name):
-    with pytest.raises(ValueError, match=rf"{name}: invalid learning rate: lr must be >= 0, got -0.1"):
+    with pytest.raises(
+        ValueError, match=rf"{name}: invalid learning rate: lr must be >= 0, got -0.1"
+    ):
         getattr(O, name)([np.zeros(2)], lr=-0.1)
     opt = getattr(O, name)([np.zeros(2)], lr=0.1)
     with pytest.raises(ValueError, match="invalid learning rate"):
@@ -276,7 +316,9 @@ def test_betas_outside_unit_interval_are_rejected(name, betas, idx):
 @pytest.mark.parametrize("name", ["Adagrad", "RMSprop", "Adam", "AdamW"])
 @pytest.mark.parametrize("eps", [0.0, -1e-8])
 def test_nonpositive_eps_is_rejected(name, eps):
-    with pytest.raises(ValueError, match=rf"{name}: invalid epsilon value: eps must be > 0"):
+    with pytest.raises(
+        ValueError, match=rf"{name}: invalid epsilon value: eps must be > 0"
+    ):
         getattr(O, name)([np.zeros(2)], eps=eps)
 
 
@@ -284,7 +326,9 @@ def test_other_bad_hyperparameters():
     p = [np.zeros(2)]
     with pytest.raises(ValueError, match="SGD: invalid momentum value"):
         O.SGD(p, lr=0.1, momentum=-0.5)
-    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum and zero dampening"):
+    with pytest.raises(
+        ValueError, match="Nesterov momentum requires a momentum and zero dampening"
+    ):
         O.SGD(p, lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="Nesterov momentum requires"):
         O.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)
@@ -307,9 +351,13 @@ def test_bad_params():
         O.SGD([], lr=0.1)
     with pytest.raises(TypeError, match="got a single array; wrap it"):
         O.SGD(np.zeros(3), lr=0.1)
-    with pytest.raises(TypeError, match=r"params\[1\] must be a float numpy array.*int64"):
+    with pytest.raises(
+        TypeError, match=r"params\[1\] must be a float numpy array.*int64"
+    ):
         O.Adam([np.zeros(2), np.arange(3)])
-    with pytest.raises(TypeError, match=r"params\[0\] must be a numpy array, got a torch.Tensor"):
+    with pytest.raises(
+        TypeError, match=r"params\[0\] must be a numpy array, got a torch.Tensor"
+    ):
         O.Adam([torch.zeros(2)])
     x = np.zeros(2)
     with pytest.raises(ValueError, match="appear more than once"):
@@ -319,31 +367,48 @@ def test_bad_params():
 @pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
 def test_bad_gradients(name):
     opt = getattr(O, name)([np.zeros(3), np.zeros((2, 2))], lr=0.1)
-    with pytest.raises(ValueError, match=rf"{name}.step: expected 2 gradients \(one per "
-                                         rf"parameter\), got 1"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}.step: expected 2 gradients \(one per "
+        rf"parameter\), got 1",
+    ):
         opt.step([np.zeros(3)])
-    with pytest.raises(ValueError, match=rf"{name}.step: grads\[1\] must have the shape of "
-                                         rf"params\[1\], \(2, 2\), got \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}.step: grads\[1\] must have the shape of "
+        rf"params\[1\], \(2, 2\), got \(4,\)",
+    ):
         opt.step([np.zeros(3), np.zeros(4)])
-    with pytest.raises(TypeError, match="grads must be a list with one array per parameter"):
+    with pytest.raises(
+        TypeError, match="grads must be a list with one array per parameter"
+    ):
         opt.step(np.zeros(3))
     with pytest.raises(TypeError, match=r"grads\[0\] must hold real numbers"):
         opt.step([np.array(["a", "b", "c"]), np.zeros((2, 2))])
-    assert all(not s or s.get("step", 0) == 0 for s in opt.state)  # nothing was half-updated
+    # nothing was half-updated
+    assert all(not s or s.get("step", 0) == 0 for s in opt.state)
 
 
 def test_bad_scheduler_arguments():
     opt = O.SGD([np.zeros(2)], lr=0.1)
-    with pytest.raises(TypeError, match="StepLR: optimizer must be a dlmath.optim Optimizer"):
+    with pytest.raises(
+        TypeError, match="StepLR: optimizer must be a dlmath.optim Optimizer"
+    ):
         O.StepLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)]), step_size=2)
     with pytest.raises(ValueError, match="StepLR: step_size must be >= 1"):
         O.StepLR(opt, step_size=0)
     with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be >= 1"):
         O.CosineAnnealingLR(opt, T_max=0)
-    with pytest.raises(ValueError, match="LinearLR: starting multiplicative factor expected"):
+    with pytest.raises(
+        ValueError, match="LinearLR: starting multiplicative factor expected"
+    ):
         O.LinearLR(opt, start_factor=0.0)
-    with pytest.raises(ValueError, match="LinearLR: ending multiplicative factor expected"):
+    with pytest.raises(
+        ValueError, match="LinearLR: ending multiplicative factor expected"
+    ):
         O.LinearLR(opt, end_factor=1.5)
-    with pytest.raises(ValueError, match=r"rosenbrock: xy must have shape \(\.\.\., 2\)"):
+    with pytest.raises(
+        ValueError, match=r"rosenbrock: xy must have shape \(\.\.\., 2\)"
+    ):
         O.rosenbrock(np.zeros(3))
     assert math.isclose(opt.lr, 0.1)

@@ -24,8 +24,11 @@ def notebook_paths(args: list[str]) -> list[Path]:
     paths: list[Path] = []
     for a in args or ["chapters"]:
         p = Path(a)
-        paths += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts) \
-            if p.is_dir() else [p]
+        paths += (
+            sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts)
+            if p.is_dir()
+            else [p]
+        )
     return paths
 
 

@@ -20,7 +20,8 @@ import traceback
 from pathlib import Path
 
 import matplotlib
-from execute_notebooks import notebook_paths  # tools/ is on sys.path when run as a script
+# tools/ is on sys.path when run as a script
+from execute_notebooks import notebook_paths
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -45,7 +46,9 @@ def run(path: Path) -> tuple[int, int]:
                 if "raises-exception" in cell.get("metadata", {}).get("tags", []):
                     continue
                 failures += 1
-                print(f"FAILED {path} cell {i + 1}:\n{traceback.format_exc()}", flush=True)
+                print(
+                    f"FAILED {path} cell {i + 1}:\n{traceback.format_exc()}", flush=True
+                )
                 break
             finally:
                 plt.close("all")
@@ -61,9 +64,15 @@ def main(args: list[str]) -> int:
         start = time.perf_counter()
         cells, failures = run(p.resolve())
         failed_notebooks += bool(failures)
-        print(f"{'ok ' if not failures else 'FAIL'} {time.perf_counter() - start:6.1f} s  "
-              f"{cells:3d} cells  {p}", flush=True)
-    print(f"{len(paths) - failed_notebooks} notebooks passed, {failed_notebooks} failed")
+        print(
+            f"{'ok ' if not failures else 'FAIL'} "
+            f"{time.perf_counter() - start:6.1f} s  "
+            f"{cells:3d} cells  {p}",
+            flush=True,
+        )
+    print(
+        f"{len(paths) - failed_notebooks} notebooks passed, {failed_notebooks} failed"
+    )
     return 1 if failed_notebooks else 0
 
 

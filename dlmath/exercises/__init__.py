@@ -20,13 +20,15 @@ def _describe(args: Sequence[Any]) -> str:
     parts = []
     for a in args:
         arr = np.asarray(a) if not hasattr(a, "shape") else a
-        parts.append(f"shape {tuple(arr.shape)}" if getattr(arr, "ndim", 0) else repr(a))
+        parts.append(
+            f"shape {tuple(arr.shape)}" if getattr(arr, "ndim", 0) else repr(a)
+        )
     return ", ".join(parts)
 
 
 def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[Any]], *,
                    title: str, rtol: float, atol: float, hint: str = "") -> None:
-    """Compare ``fn(*args)`` with ``reference(*args)`` (a torch computation) on every case.
+    """Compare ``fn(*args)`` with ``reference(*args)`` (torch) on every case.
 
     Inputs are copied before each call, so a function that modifies its
     arguments in place cannot change what the reference sees.
@@ -40,15 +42,22 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[A
         try:
             got = fn(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
         except NotImplementedError:
-            raise AssertionError(f"{title}: not attempted yet — replace the "
-                                 f"`raise NotImplementedError` line with your code") from None
+            raise AssertionError(
+                f"{title}: not attempted yet — replace the "
+                f"`raise NotImplementedError` line with your code"
+            ) from None
         if got is None:
-            raise AssertionError(f"{title}: your function returned None — did you forget `return`?")
+            raise AssertionError(
+                f"{title}: your function returned None — did you forget `return`?"
+            )
         got = to_numpy(got)
         if got.shape != expected.shape:
             raise AssertionError(
-                f"{title}: for inputs ({_describe(args)}) your result has shape {got.shape} "
-                f"but the reference has shape {expected.shape}." + (f" Hint: {hint}" if hint else ""))
+                f"{title}: for inputs ({_describe(args)}) "
+                f"your result has shape {got.shape} "
+                f"but the reference has shape {expected.shape}."
+                + (f" Hint: {hint}" if hint else "")
+            )
         try:
             assert_close(got, expected, rtol=rtol, atol=atol, name="your result",
                          against="the torch reference", verbose=False)

@@ -23,9 +23,15 @@ def check_normalize_rows(fn) -> None:
 
     cases = _cases([(5, 3)], [(1, 7)], [(4, 1)])
     cases.append((np.array([[3.0, 4.0], [1e-3, 0.0]]),))
-    check_function(fn, lambda X: torch.nn.functional.normalize(to_torch(X), dim=1), cases,
-                   title="Exercise 1.1 normalize_rows", rtol=1e-10, atol=1e-12,
-                   hint="divide each row by its own norm: keepdims=True keeps the shape (N, 1)")
+    check_function(
+        fn,
+        lambda X: torch.nn.functional.normalize(to_torch(X), dim=1),
+        cases,
+        title="Exercise 1.1 normalize_rows",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="divide each row by its own norm: keepdims=True keeps the shape (N, 1)",
+    )
 
 
 def check_pairwise_sq_dists(fn) -> None:
@@ -39,7 +45,7 @@ def check_pairwise_sq_dists(fn) -> None:
 
 
 def check_bilinear(fn) -> None:
-    """Exercise 1.3: y_k = x1ᵀ W_k x2 + b_k, batched, like torch.nn.functional.bilinear."""
+    """Exercise 1.3: y_k = x1ᵀ W_k x2 + b_k, batched, like F.bilinear."""
     import torch
 
     cases = _cases([(4, 3), (4, 5), (2, 3, 5), (2,)], [(1, 2), (1, 2), (6, 2, 2), (6,)])
@@ -51,9 +57,10 @@ def check_bilinear(fn) -> None:
 
 def check_attention_scores(fn) -> None:
     """Exercise 1.4: S = Q Kᵀ / sqrt(d) for batches Q (B, n, d), K (B, m, d)."""
-    import torch
 
-    cases = _cases([(2, 3, 4), (2, 5, 4)], [(1, 1, 8), (1, 6, 8)], [(3, 4, 2), (3, 4, 2)])
+    cases = _cases(
+        [(2, 3, 4), (2, 5, 4)], [(1, 1, 8), (1, 6, 8)], [(3, 4, 2), (3, 4, 2)]
+    )
     check_function(fn, lambda Q, K: to_torch(Q) @ to_torch(K).transpose(-1, -2)
                    / np.sqrt(Q.shape[-1]), cases,
                    title="Exercise 1.4 attention_scores", rtol=1e-10, atol=1e-12,
@@ -66,13 +73,22 @@ def check_ridge(fn) -> None:
 
     def ref(A, b, lam):
         At = to_torch(A)
-        return torch.linalg.solve(At.T @ At + lam * torch.eye(A.shape[1], dtype=At.dtype,
-                                                               device=At.device), At.T @ to_torch(b))
+        return torch.linalg.solve(
+            At.T @ At + lam * torch.eye(A.shape[1], dtype=At.dtype, device=At.device),
+            At.T @ to_torch(b),
+        )
 
     cases = [(*c, lam) for c, lam in zip(_cases([(10, 3), (10,)], [(4, 6), (4,)],
                                                 [(8, 2), (8,)]), (0.1, 1.0, 0.0))]
-    check_function(fn, ref, cases, title="Exercise 1.5 ridge", rtol=1e-8, atol=1e-10,
-                   hint="solve (AᵀA + λI) x = Aᵀb with np.linalg.solve; the identity is (n, n)")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 1.5 ridge",
+        rtol=1e-8,
+        atol=1e-10,
+        hint="solve (AᵀA + λI) x = Aᵀb with np.linalg.solve; the identity is (n, n)",
+    )
 
 
 def check_project(fn) -> None:
@@ -84,10 +100,19 @@ def check_project(fn) -> None:
         return At @ (torch.linalg.pinv(At) @ to_torch(y))
 
     rank_deficient = _G.standard_normal((6, 2)) @ _G.standard_normal((2, 3))
-    cases = _cases([(6, 2), (6,)], [(5, 5), (5,)]) + [(rank_deficient, _G.standard_normal(6))]
-    check_function(fn, ref, cases, title="Exercise 1.6 project", rtol=1e-8, atol=1e-10,
-                   hint="the projection is A x* where x* is the least-squares solution; "
-                        "use the pseudo-inverse so rank-deficient A works too")
+    cases = _cases([(6, 2), (6,)], [(5, 5), (5,)]) + [
+        (rank_deficient, _G.standard_normal(6))
+    ]
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 1.6 project",
+        rtol=1e-8,
+        atol=1e-10,
+        hint="the projection is A x* where x* is the least-squares solution; "
+        "use the pseudo-inverse so rank-deficient A works too",
+    )
 
 
 def check_covariance(fn) -> None:
@@ -95,9 +120,15 @@ def check_covariance(fn) -> None:
     import torch
 
     cases = _cases([(10, 3)], [(4, 6)], [(50, 1)])
-    check_function(fn, lambda X: torch.cov(to_torch(X).T).reshape(X.shape[1], X.shape[1]),
-                   cases, title="Exercise 1.7 covariance", rtol=1e-10, atol=1e-12,
-                   hint="centre the columns, then Xcᵀ Xc / (N - 1); the result is (d, d)")
+    check_function(
+        fn,
+        lambda X: torch.cov(to_torch(X).T).reshape(X.shape[1], X.shape[1]),
+        cases,
+        title="Exercise 1.7 covariance",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="centre the columns, then Xcᵀ Xc / (N - 1); the result is (d, d)",
+    )
 
 
 def check_rank_k_approx(fn) -> None:
@@ -109,5 +140,12 @@ def check_rank_k_approx(fn) -> None:
         return (U[:, :k] * S[:k]) @ Vh[:k]
 
     cases = [(a, k) for (a,), k in zip(_cases([(6, 4)], [(3, 7)], [(5, 5)]), (1, 2, 5))]
-    check_function(fn, ref, cases, title="Exercise 1.8 rank_k_approx", rtol=1e-8, atol=1e-10,
-                   hint="keep the k largest singular values: U[:, :k] * s[:k] @ Vt[:k]")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 1.8 rank_k_approx",
+        rtol=1e-8,
+        atol=1e-10,
+        hint="keep the k largest singular values: U[:, :k] * s[:k] @ Vt[:k]",
+    )

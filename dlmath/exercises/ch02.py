@@ -1,4 +1,4 @@
-"""Autograded checks for the exercises of Chapter 2 (calculus and automatic differentiation).
+"""Autograded checks for the exercises of Chapter 2 (calculus and autodiff).
 
 Each ``check_*`` takes the learner's function, runs it on fixed inputs and
 compares with PyTorch (``torch.autograd`` in float64 on ``dlmath.device()``).
@@ -24,21 +24,29 @@ def _cases(*shapes_list):
 
 
 def check_softmax_jacobian(fn) -> None:
-    """Exercise 2.1: the Jacobian of softmax at z (n,), J = diag(p) - p pᵀ, shape (n, n)."""
+    """Exercise 2.1: the Jacobian of softmax at z (n,), J = diag(p) - p pᵀ, (n, n)."""
     import torch
 
     def ref(z):
-        return torch.autograd.functional.jacobian(lambda v: torch.softmax(v, dim=0), to_torch(z))
+        return torch.autograd.functional.jacobian(
+            lambda v: torch.softmax(v, dim=0), to_torch(z)
+        )
 
     cases = _cases([(3,)], [(5,)], [(1,)]) + [(np.array([1000.0, 1001.0, 999.0]),)]
-    check_function(fn, ref, cases, title="Exercise 2.1 softmax_jacobian", rtol=1e-10, atol=1e-12,
-                   hint="J = diag(p) - outer(p, p) with p = softmax(z); compute p from "
-                        "z - z.max() so that large z does not overflow")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 2.1 softmax_jacobian",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="J = diag(p) - outer(p, p) with p = softmax(z); compute p from "
+        "z - z.max() so that large z does not overflow",
+    )
 
 
 def check_grad_least_squares(fn) -> None:
     """Exercise 2.2: ∇ₓ ‖A x - b‖² = 2 Aᵀ (A x - b)."""
-    import torch
 
     def ref(A, x, b):
         xt = to_torch(x, requires_grad=True)
@@ -46,13 +54,20 @@ def check_grad_least_squares(fn) -> None:
         return xt.grad
 
     cases = _cases([(5, 3), (3,), (5,)], [(2, 4), (4,), (2,)], [(1, 1), (1,), (1,)])
-    check_function(fn, ref, cases, title="Exercise 2.2 grad_least_squares", rtol=1e-10,
-                   atol=1e-12, hint="chain rule: r = A x - b, f = rᵀr, so ∇f = Jᵀ (2r) with "
-                                    "J = A; the result has x's shape (n,)")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 2.2 grad_least_squares",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="chain rule: r = A x - b, f = rᵀr, so ∇f = Jᵀ (2r) with "
+        "J = A; the result has x's shape (n,)",
+    )
 
 
 def check_grad_W_tanh_layer(fn) -> None:
-    """Exercise 2.3: ∂/∂W of L = Σ tanh(X Wᵀ + b), for X (N, in), W (out, in), b (out,)."""
+    """Exercise 2.3: ∂/∂W of L = Σ tanh(X Wᵀ + b); X (N, in), W (out, in), b (out,)."""
     import torch
 
     def ref(X, W, b):
@@ -60,10 +75,19 @@ def check_grad_W_tanh_layer(fn) -> None:
         torch.tanh(to_torch(X) @ Wt.T + to_torch(b)).sum().backward()
         return Wt.grad
 
-    cases = _cases([(6, 3), (4, 3), (4,)], [(1, 2), (5, 2), (5,)], [(3, 1), (1, 1), (1,)])
-    check_function(fn, ref, cases, title="Exercise 2.3 grad_W_tanh_layer", rtol=1e-10,
-                   atol=1e-12, hint="backward through tanh gives G = 1 - tanh(Z)² (N, out); "
-                                    "backward through Z = X Wᵀ gives dW = Gᵀ X (out, in)")
+    cases = _cases(
+        [(6, 3), (4, 3), (4,)], [(1, 2), (5, 2), (5,)], [(3, 1), (1, 1), (1,)]
+    )
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 2.3 grad_W_tanh_layer",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="backward through tanh gives G = 1 - tanh(Z)² (N, out); "
+        "backward through Z = X Wᵀ gives dW = Gᵀ X (out, in)",
+    )
 
 
 _FUNCS = [  # (numpy function, torch twin) for Exercise 2.4
@@ -75,12 +99,13 @@ _FUNCS = [  # (numpy function, torch twin) for Exercise 2.4
 
 
 def check_five_point_derivative(fn) -> None:
-    """Exercise 2.4: f'(x) ≈ (-f(x+2h) + 8f(x+h) - 8f(x-h) + f(x-2h)) / (12h), error O(h⁴).
+    """Exercise 2.4: f'(x) ≈ (-f(x+2h) + 8f(x+h) - 8f(x-h) + f(x-2h)) / (12h).
+
+    The error is O(h⁴).
 
     With h = 1e-2 a fourth-order formula is accurate to ~1e-9, while the
     central difference (error h²f'''/6 ≈ 1e-5) fails the tolerance.
     """
-    import torch
 
     def ref(k, x, h):
         xt = to_torch(x, requires_grad=True)
@@ -89,21 +114,31 @@ def check_five_point_derivative(fn) -> None:
 
     xs = [_G.uniform(-2, 2, 7) for _ in _FUNCS]
     cases = [(k, x, 1e-2) for k, x in enumerate(xs)]
-    check_function(lambda k, x, h: fn(_FUNCS[k][0], x, h), ref, cases,
-                   title="Exercise 2.4 five_point_derivative", rtol=1e-8, atol=1e-8,
-                   hint="four evaluations of f, weights (1, -8, 8, -1) / (12h) at x - 2h, "
-                        "x - h, x + h, x + 2h; a central difference is only O(h²)")
+    check_function(
+        lambda k, x, h: fn(_FUNCS[k][0], x, h),
+        ref,
+        cases,
+        title="Exercise 2.4 five_point_derivative",
+        rtol=1e-8,
+        atol=1e-8,
+        hint="four evaluations of f, weights (1, -8, 8, -1) / (12h) at x - 2h, "
+        "x - h, x + h, x + 2h; a central difference is only O(h²)",
+    )
 
 
-def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str) -> None:
+def _check_op(
+    fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str
+) -> None:
     """Run a learner's engine op forward and backward; compare both with torch."""
     for i, arrays in enumerate(cases, 1):
         inputs = [Tensor(np.copy(a), requires_grad=True) for a in arrays]
         try:
             out = fn(*inputs)
         except NotImplementedError:
-            raise AssertionError(f"{title}: not attempted yet — replace the "
-                                 f"`raise NotImplementedError` line with your code") from None
+            raise AssertionError(
+                f"{title}: not attempted yet — replace the "
+                f"`raise NotImplementedError` line with your code"
+            ) from None
         if not isinstance(out, Tensor):
             raise AssertionError(f"{title}: your function must return a dlmath Tensor, "
                                  f"got {type(out).__name__}. Hint: {hint}")
@@ -111,8 +146,10 @@ def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str)
         refs = [to_torch(a, requires_grad=True) for a in arrays]
         expected = torch_fn(*refs)
         if out.shape != tuple(expected.shape):
-            raise AssertionError(f"{title}: for inputs of shapes {shapes} your output has shape "
-                                 f"{out.shape} but torch's has {tuple(expected.shape)}")
+            raise AssertionError(
+                f"{title}: for inputs of shapes {shapes} your output has shape "
+                f"{out.shape} but torch's has {tuple(expected.shape)}"
+            )
         try:
             assert_close(out.data, expected, rtol=1e-10, atol=1e-12, name="forward",
                          against="torch", verbose=False)
@@ -120,8 +157,10 @@ def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str)
             raise AssertionError(f"{title}: wrong forward values on test case {i} "
                                  f"(shapes {shapes}): {exc}. Hint: {hint}") from None
         if not out.requires_grad or out._backward is None:
-            raise AssertionError(f"{title}: the output is not connected to the inputs' graph; "
-                                 f"build it with Tensor.from_op(data, parents, backward, op)")
+            raise AssertionError(
+                f"{title}: the output is not connected to the inputs' graph; "
+                f"build it with Tensor.from_op(data, parents, backward, op)"
+            )
         g = _G.standard_normal(out.shape)
         try:
             out.backward(g)
@@ -132,28 +171,45 @@ def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str)
         for k, (mine, theirs) in enumerate(zip(inputs, refs)):
             name = "abcdefgh"[k]
             if mine.grad is None:
-                raise AssertionError(f"{title}: no gradient reached input {name} on test case {i}")
+                raise AssertionError(
+                    f"{title}: no gradient reached input {name} on test case {i}"
+                )
             try:
-                assert_close(mine.grad, theirs.grad, rtol=1e-10, atol=1e-12,
-                             name=f"gradient w.r.t. {name}", against="torch", verbose=False)
+                assert_close(
+                    mine.grad,
+                    theirs.grad,
+                    rtol=1e-10,
+                    atol=1e-12,
+                    name=f"gradient w.r.t. {name}",
+                    against="torch",
+                    verbose=False,
+                )
             except AssertionError as exc:
-                raise AssertionError(f"{title}: wrong backward on test case {i} "
-                                     f"(shapes {shapes}): {exc}. Hint: {hint}") from None
+                raise AssertionError(
+                    f"{title}: wrong backward on test case {i} "
+                    f"(shapes {shapes}): {exc}. Hint: {hint}"
+                ) from None
     print(f"✓ {title}: forward and backward match torch on all {len(cases)} test cases")
 
 
 def check_maximum(fn) -> None:
-    """Exercise 2.5: a new engine op ``maximum(a, b)`` with broadcasting, like torch.maximum."""
+    """Exercise 2.5: a new engine op ``maximum(a, b)``, broadcasting like torch's."""
     import torch
 
     cases = _cases([(3, 4), (3, 4)], [(2, 3), (3,)], [(4, 1), (1, 5)], [(), (3,)])
-    _check_op(fn, torch.maximum, cases, title="Exercise 2.5 maximum",
-              hint="the gradient flows to whichever input is larger: g * (a > b) for a, "
-                   "g * (a < b) for b; then unbroadcast(…, a.shape) / (…, b.shape)")
+    _check_op(
+        fn,
+        torch.maximum,
+        cases,
+        title="Exercise 2.5 maximum",
+        hint="the gradient flows to whichever input is larger: g * (a > b) for a, "
+        "g * (a < b) for b; then unbroadcast(…, a.shape) / (…, b.shape)",
+    )
 
 
 def check_softplus(fn) -> None:
-    """Exercise 2.6: a new engine op ``softplus(a) = log(1 + eᵃ)``, stable for large |a|."""
+    """Exercise 2.6: a new engine op ``softplus(a) = log(1 + eᵃ)``, stable at large
+    |a|."""
     import torch
 
     cases = _cases([(5,)], [(2, 3)]) + [(np.array([-800.0, -30.0, 0.0, 30.0, 800.0]),)]

@@ -1,4 +1,4 @@
-"""Autograded checks for the exercises of Chapter 3 (probability and information theory).
+"""Autograded checks for the exercises of Chapter 3 (probability, information).
 
 Each ``check_*`` takes the learner's function, runs it on fixed inputs and
 compares with a PyTorch computation in float64 on ``dlmath.device()``.
@@ -28,14 +28,23 @@ def check_sample_mvn(fn) -> None:
     import torch
 
     def ref(mu, Sigma, z):
-        L = torch.distributions.MultivariateNormal(to_torch(mu), to_torch(Sigma)).scale_tril
+        L = torch.distributions.MultivariateNormal(
+            to_torch(mu), to_torch(Sigma)
+        ).scale_tril
         return to_torch(mu) + to_torch(z) @ L.T
 
     cases = [(_G.standard_normal(d), _spd(d), _G.standard_normal((n, d)))
              for n, d in [(5, 2), (1, 3), (7, 1)]]
-    check_function(fn, ref, cases, title="Exercise 3.1 sample_mvn", rtol=1e-10, atol=1e-12,
-                   hint="with Sigma = L Lᵀ (np.linalg.cholesky), x = mu + L z; for rows of z "
-                        "that is mu + z @ L.T, shape (n, d)")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 3.1 sample_mvn",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="with Sigma = L Lᵀ (np.linalg.cholesky), x = mu + L z; for rows of z "
+        "that is mu + z @ L.T, shape (n, d)",
+    )
 
 
 def check_mvn_log_prob(fn) -> None:
@@ -43,18 +52,26 @@ def check_mvn_log_prob(fn) -> None:
     import torch
 
     def ref(X, mu, Sigma):
-        return torch.distributions.MultivariateNormal(to_torch(mu), to_torch(Sigma)).log_prob(
-            to_torch(X))
+        return torch.distributions.MultivariateNormal(
+            to_torch(mu), to_torch(Sigma)
+        ).log_prob(to_torch(X))
 
     cases = [(_G.standard_normal((n, d)), _G.standard_normal(d), _spd(d))
              for n, d in [(6, 2), (1, 4), (3, 1)]]
-    check_function(fn, ref, cases, title="Exercise 3.2 mvn_log_prob", rtol=1e-10, atol=1e-10,
-                   hint="-½ (x-μ)ᵀ Σ⁻¹ (x-μ) - ½ log det Σ - (d/2) log 2π; use np.linalg.solve "
-                        "and np.linalg.slogdet, one value per row: shape (n,)")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 3.2 mvn_log_prob",
+        rtol=1e-10,
+        atol=1e-10,
+        hint="-½ (x-μ)ᵀ Σ⁻¹ (x-μ) - ½ log det Σ - (d/2) log 2π; use np.linalg.solve "
+        "and np.linalg.slogdet, one value per row: shape (n,)",
+    )
 
 
 def check_gaussian_nll(fn) -> None:
-    """Exercise 3.3: mean Gaussian negative log-likelihood with per-example variances."""
+    """Exercise 3.3: mean Gaussian negative log-likelihood, per-example variances."""
     import torch
 
     def ref(input, target, var):
@@ -63,9 +80,16 @@ def check_gaussian_nll(fn) -> None:
 
     cases = [(_G.standard_normal(n), _G.standard_normal(n), _G.random(n) + 0.05)
              for n in (5, 1, 40)]
-    check_function(fn, ref, cases, title="Exercise 3.3 gaussian_nll", rtol=1e-10, atol=1e-12,
-                   hint="average ½ (log var + (input - target)² / var + log 2π) over the "
-                        "examples; the result is a scalar")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 3.3 gaussian_nll",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="average ½ (log var + (input - target)² / var + log 2π) over the "
+        "examples; the result is a scalar",
+    )
 
 
 def check_binary_cross_entropy(fn) -> None:
@@ -73,15 +97,23 @@ def check_binary_cross_entropy(fn) -> None:
     import torch
 
     def ref(input, target):
-        return torch.nn.functional.binary_cross_entropy(to_torch(input), to_torch(target))
+        return torch.nn.functional.binary_cross_entropy(
+            to_torch(input), to_torch(target)
+        )
 
     cases = [(_G.random(6), _G.integers(0, 2, 6).astype(float)),
              (_G.random((3, 4)), _G.random((3, 4))),
              (np.array([0.0, 1.0, 0.5, 1.0]), np.array([1.0, 0.0, 1.0, 1.0]))]
-    check_function(fn, ref, cases, title="Exercise 3.4 binary_cross_entropy", rtol=1e-10,
-                   atol=1e-12,
-                   hint="mean of -(y log p + (1-y) log(1-p)); clamp each log below at -100 "
-                        "(np.maximum(np.log(p), -100)) so p = 0 or 1 gives a finite loss")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 3.4 binary_cross_entropy",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="mean of -(y log p + (1-y) log(1-p)); clamp each log below at -100 "
+        "(np.maximum(np.log(p), -100)) so p = 0 or 1 gives a finite loss",
+    )
 
 
 def check_cross_entropy_label_smoothing(fn) -> None:
@@ -116,14 +148,20 @@ def check_mutual_information(fn) -> None:
     independent = np.outer(_probs(3), _probs(4))
     cases = [(_probs(3, 4).reshape(3, 4) / 3,), (np.array([[0.5, 0.0], [0.0, 0.5]]),),
              (independent,), (_probs(1, 10).reshape(2, 5),)]
-    check_function(fn, ref, cases, title="Exercise 3.6 mutual_information", rtol=1e-10,
-                   atol=1e-12,
-                   hint="marginals are row and column sums; sum P log(P / (p_x p_y)) over "
-                        "the cells with P > 0 only (0 log 0 = 0)")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 3.6 mutual_information",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="marginals are row and column sums; sum P log(P / (p_x p_y)) over "
+        "the cells with P > 0 only (0 log 0 = 0)",
+    )
 
 
 def check_gaussian_mean_posterior(fn) -> None:
-    """Exercise 3.7: posterior [mean, variance] of μ from x_i ~ N(μ, σ²), prior μ ~ N(m0, v0)."""
+    """Exercise 3.7: posterior [mean, variance] of μ; x_i ~ N(μ, σ²), μ ~ N(m0, v0)."""
     import torch
 
     def ref(x, m0, v0, noise_var):
@@ -135,9 +173,18 @@ def check_gaussian_mean_posterior(fn) -> None:
         mean = m0 + var @ (ones.T @ (to_torch(x) - m0)) / noise_var
         return torch.stack([mean.reshape(()), var.reshape(())])
 
-    cases = [(_G.normal(2.0, 1.0, 5), 0.0, 1.0, 1.0), (_G.normal(-1.0, 0.5, 50), 3.0, 0.1, 0.25),
-             (np.array([4.0]), 1.0, 2.0, 2.0)]
-    check_function(fn, ref, cases, title="Exercise 3.7 gaussian_mean_posterior", rtol=1e-10,
-                   atol=1e-12,
-                   hint="precisions add: 1/v_n = 1/v0 + n/σ², and "
-                        "m_n = v_n (m0/v0 + Σ x_i / σ²); return np.array([m_n, v_n])")
+    cases = [
+        (_G.normal(2.0, 1.0, 5), 0.0, 1.0, 1.0),
+        (_G.normal(-1.0, 0.5, 50), 3.0, 0.1, 0.25),
+        (np.array([4.0]), 1.0, 2.0, 2.0),
+    ]
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 3.7 gaussian_mean_posterior",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="precisions add: 1/v_n = 1/v0 + n/σ², and "
+        "m_n = v_n (m0/v0 + Σ x_i / σ²); return np.array([m_n, v_n])",
+    )

@@ -35,7 +35,7 @@ def _torch_trajectory(opt_name: str, grad_fn, x0, steps: int, **hyper):
 
 
 def check_gd_quadratic(fn) -> None:
-    """Exercise 4.1: gradient descent on f(x) = ½ xᵀAx - bᵀx; returns iterates (steps+1, d)."""
+    """Exercise 4.1: gradient descent on f(x) = ½ xᵀAx - bᵀx; iterates (steps+1, d)."""
     import torch
 
     def ref(A, b, x0, lr, steps):
@@ -53,13 +53,20 @@ def check_gd_quadratic(fn) -> None:
     cases = [(_spd(2, 10.0), _G.standard_normal(2), _G.standard_normal(2), 0.15, 30),
              (_spd(5, 50.0), _G.standard_normal(5), _G.standard_normal(5), 0.03, 50),
              (_spd(3, 4.0), _G.standard_normal(3), _G.standard_normal(3), 0.6, 20)]
-    check_function(fn, ref, cases, title="Exercise 4.1 gd_quadratic", rtol=1e-10, atol=1e-12,
-                   hint="the gradient of ½xᵀAx - bᵀx is Ax - b (A symmetric); return x_0 too, "
-                        "stacked: shape (steps + 1, d)")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 4.1 gd_quadratic",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="the gradient of ½xᵀAx - bᵀx is Ax - b (A symmetric); return x_0 too, "
+        "stacked: shape (steps + 1, d)",
+    )
 
 
 def check_optimal_step(fn) -> None:
-    """Exercise 4.2: [lr*, rate] = [2 / (μ + L), (κ - 1) / (κ + 1)] for a quadratic with Hessian A."""
+    """Exercise 4.2: [lr*, rate] = [2 / (μ + L), (κ - 1) / (κ + 1)] for Hessian A."""
     import torch
 
     def ref(A):
@@ -67,14 +74,26 @@ def check_optimal_step(fn) -> None:
         mu, L = lam[0], lam[-1]
         return torch.stack([2 / (mu + L), (L / mu - 1) / (L / mu + 1)])
 
-    cases = [(_spd(2, 10.0),), (_spd(6, 1000.0),), (np.diag([3.0, 3.0]),), (_spd(4, 2.0) * 7,)]
-    check_function(fn, ref, cases, title="Exercise 4.2 optimal_step", rtol=1e-10, atol=1e-12,
-                   hint="balance the slowest and the fastest mode: |1 - lr μ| = |1 - lr L|; "
-                        "return np.array([lr, rate])")
+    cases = [
+        (_spd(2, 10.0),),
+        (_spd(6, 1000.0),),
+        (np.diag([3.0, 3.0]),),
+        (_spd(4, 2.0) * 7,),
+    ]
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 4.2 optimal_step",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="balance the slowest and the fastest mode: |1 - lr μ| = |1 - lr L|; "
+        "return np.array([lr, rate])",
+    )
 
 
 def check_minibatch_grad(fn) -> None:
-    """Exercise 4.3: gradient of 1/(2B) Σ_{i in idx} (x_iᵀw - y_i)² with respect to w."""
+    """Exercise 4.3: the gradient in w of 1/(2B) Σ_{i in idx} (x_iᵀw - y_i)²."""
     import torch
 
     def ref(w, X, y, idx):
@@ -87,17 +106,26 @@ def check_minibatch_grad(fn) -> None:
     cases = [(_G.standard_normal(3), X, y, np.array([0, 5, 7, 39])),
              (_G.standard_normal(3), X, y, np.arange(40)),
              (_G.standard_normal(3), X, y, np.array([11]))]
-    check_function(fn, ref, cases, title="Exercise 4.3 minibatch_grad", rtol=1e-10, atol=1e-12,
-                   hint="X_B = X[idx]; the gradient is X_Bᵀ (X_B w - y_B) / B with B = len(idx)")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 4.3 minibatch_grad",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="X_B = X[idx]; the gradient is X_Bᵀ (X_B w - y_B) / B with B = len(idx)",
+    )
 
 
 def check_cosine_schedule(fn) -> None:
-    """Exercise 4.4: closed-form cosine annealing, learning rates for t = 0..num_steps."""
+    """Exercise 4.4: closed-form cosine annealing, the rates for t = 0..num_steps."""
     import torch
 
     def ref(base_lr, T_max, eta_min, num_steps):
         opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=T_max, eta_min=eta_min)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=T_max, eta_min=eta_min
+        )
         lrs = [opt.param_groups[0]["lr"]]
         for _ in range(num_steps):
             opt.step()
@@ -105,10 +133,22 @@ def check_cosine_schedule(fn) -> None:
             lrs.append(opt.param_groups[0]["lr"])
         return np.array(lrs)
 
-    cases = [(0.1, 10, 0.0, 10), (1.0, 50, 0.01, 30), (0.3, 1, 0.1, 1), (0.05, 25, 0.001, 25)]
-    check_function(fn, ref, cases, title="Exercise 4.4 cosine_schedule", rtol=1e-10, atol=1e-14,
-                   hint="lr_t = eta_min + (base_lr - eta_min)(1 + cos(π t / T_max)) / 2 for "
-                        "t = 0, 1, ..., num_steps: num_steps + 1 values")
+    cases = [
+        (0.1, 10, 0.0, 10),
+        (1.0, 50, 0.01, 30),
+        (0.3, 1, 0.1, 1),
+        (0.05, 25, 0.001, 25),
+    ]
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 4.4 cosine_schedule",
+        rtol=1e-10,
+        atol=1e-14,
+        hint="lr_t = eta_min + (base_lr - eta_min)(1 + cos(π t / T_max)) / 2 for "
+        "t = 0, 1, ..., num_steps: num_steps + 1 values",
+    )
 
 
 def _grad_quadratic(x):
@@ -123,14 +163,23 @@ def _grad_rosenbrock(x):
 
 
 def check_nesterov(fn) -> None:
-    """Exercise 4.5: SGD with Nesterov momentum (torch's form); returns iterates (steps+1, d)."""
+    """Exercise 4.5: SGD with Nesterov momentum (torch's form); iterates (steps+1,
+    d)."""
     cases = [(_grad_quadratic, _G.standard_normal(3), 0.02, 0.9, 60),
              (_grad_rosenbrock, np.array([-1.0, 1.5]), 1e-3, 0.8, 80),
              (_grad_quadratic, _G.standard_normal(3), 0.05, 0.5, 30)]
-    check_function(fn, lambda g, x0, lr, mu, steps: _torch_trajectory(
-        "SGD", g, x0, steps, lr=lr, momentum=mu, nesterov=True), cases,
-        title="Exercise 4.5 nesterov", rtol=1e-10, atol=1e-12,
-        hint="b_1 = g_1, then b_t = μ b_(t-1) + g_t; step along g_t + μ b_t (not along b_t)")
+    check_function(
+        fn,
+        lambda g, x0, lr, mu, steps: _torch_trajectory(
+            "SGD", g, x0, steps, lr=lr, momentum=mu, nesterov=True
+        ),
+        cases,
+        title="Exercise 4.5 nesterov",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="b_1 = g_1, then b_t = μ b_(t-1) + g_t; "
+        "step along g_t + μ b_t (not along b_t)",
+    )
 
 
 def check_adam(fn) -> None:
@@ -151,12 +200,21 @@ def check_logreg_hessian(fn) -> None:
 
     def ref(w, X, y):
         Xt, yt = to_torch(X), to_torch(y)
-        loss = lambda v: torch.nn.functional.binary_cross_entropy_with_logits(Xt @ v, yt)
+        def loss(v):
+            return torch.nn.functional.binary_cross_entropy_with_logits(Xt @ v, yt)
+
         return torch.autograd.functional.hessian(loss, to_torch(w))
 
     cases = []
     for n, d in [(30, 3), (5, 4), (50, 1)]:
         cases.append((_G.standard_normal(d), _G.standard_normal((n, d)),
                       (_G.random(n) < 0.5).astype(np.float64)))
-    check_function(fn, ref, cases, title="Exercise 4.7 logreg_hessian", rtol=1e-10, atol=1e-12,
-                   hint="H = Xᵀ diag(p (1 - p)) X / N with p = sigmoid(X w); the labels drop out")
+    check_function(
+        fn,
+        ref,
+        cases,
+        title="Exercise 4.7 logreg_hessian",
+        rtol=1e-10,
+        atol=1e-12,
+        hint="H = Xᵀ diag(p (1 - p)) X / N with p = sigmoid(X w); the labels drop out",
+    )
