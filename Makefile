@@ -12,7 +12,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: book test student execute clean
+.PHONY: book test student execute bench gpu-check browser clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,28 @@ book: $(VENV)/.installed
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-## Run every test: dlmath unit tests, every notebook under nbval, structure, book build.
-test: $(VENV)/.installed
+## Run every test: dlmath unit tests, every notebook under nbval, structure, ruff,
+## the book build and every page of it read in headless Chromium.
+test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest
+
+## Headless Chromium for tests/test_browser.py (Debian's package; CI runs as root).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+## Notebook run times and dlmath-vs-torch kernel ratios -> book/performance.md.
+## `make bench BENCH_ARGS=--build-times` also times a cold and a warm book build.
+bench: $(VENV)/.installed
+	$(BIN)/python tools/bench.py $(BENCH_ARGS)
+
+## Every torch comparison (unit tests, notebooks) with torch on CUDA; says so and
+## does nothing on a machine without a GPU. Runs with .venv's Python if there is
+## one (`make book TORCH=torch` lets pip pick a CUDA build), else python3; on a
+## GPU server with its own PyTorch: `make gpu-check GPU_PYTHON=python3`.
+GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+gpu-check:
+	$(GPU_PYTHON) tools/gpu_check.py
 
 ## Student versions of every notebook (solutions stripped) into student/.
 student: $(VENV)/.installed
