@@ -55,7 +55,7 @@ def test_page_reads_well_offline(page, reports):
 
 def test_screenshots_kept(reports):
     shots = sorted(SHOTS.glob("*.png"))
-    assert len(shots) >= 3 and all(s.stat().st_size > 10_000 for s in shots), shots
+    assert len(shots) >= 3 and all(s.stat().st_size > 20_000 for s in shots), shots
 
 
 SYNTHETIC = r"""<!DOCTYPE html><html><head><title>t</title>

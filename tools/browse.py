@@ -348,6 +348,26 @@ def _console_text(params: dict) -> str:
     return " ".join(str(a.get("value", a.get("description", ""))) for a in args)[:300]
 
 
+_FRONT = threading.Lock()  # one tab at a time in front, so that it paints
+
+
+def _screenshot(tab: Tab, tries: int = 3) -> bytes:
+    """A PNG of the tab's viewport; retried while it comes out blank (unpainted)."""
+    png = b""
+    for _ in range(tries):
+        with _FRONT:
+            tab.call("Page.bringToFront")
+            tab.call("Runtime.evaluate", awaitPromise=True, expression=(
+                "new Promise(r => requestAnimationFrame(() => "
+                "requestAnimationFrame(() => setTimeout(r, 200))))"))
+            png = base64.b64decode(tab.call("Page.captureScreenshot",
+                                            format="png")["data"])
+        if len(png) > 20_000:  # a painted page; a blank viewport is ~15 kB
+            break
+        time.sleep(1.0)
+    return png
+
+
 def check_page(browser: Browser, url: str, page: str,
                screenshot: Path | None = None, timeout: float = 90.0) -> PageReport:
     """Open ``url`` in a fresh tab and report what a reader would see go wrong."""
@@ -377,9 +397,8 @@ def check_page(browser: Browser, url: str, page: str,
             report.colab_links = out["colabLinks"]
             report.notes += out["notes"]
         if screenshot is not None:
-            shot = tab.call("Page.captureScreenshot", format="png")
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            screenshot.write_bytes(base64.b64decode(shot["data"]))
+            screenshot.write_bytes(_screenshot(tab))
         tab.call("Runtime.evaluate", expression="1")  # flush pending events
     finally:
         browser.close_tab(target_id, tab)

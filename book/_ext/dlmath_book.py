@@ -44,17 +44,23 @@ def dedupe_assets(app, pagename, templatename, context, doctree) -> None:
 def _point_widget_assets_home(context) -> None:
     """Before require.js: map the widget manager's asset path to the vendored copy.
 
-    html-manager loads its icon fonts from "@jupyter-widgets/html-manager/dist/"
-    relative to the page, where nothing is; a requirejs ``paths`` entry (set as
-    the global ``require`` config that require.js reads when it loads) sends it
-    to ``_static/vendor/html-manager/``, where the fonts are.
+    html-manager loads its icon fonts relative to the URL of whichever of its
+    AMD modules asks first ("@jupyter-widgets/html-manager/dist/",
+    "@jupyter-widgets/"), relative to the page, where nothing is; requirejs
+    ``paths`` entries (the global ``require`` config that require.js reads when
+    it loads) put those URLs in ``_static/vendor/html-manager/``, where the
+    fonts are.
     """
     scripts = context.get("script_files") or []
     for i, js in enumerate(scripts):
         if str(getattr(js, "filename", "") or "").endswith("require.js"):
             home = context["pathto"]("_static/vendor/html-manager", 1)
-            body = ("var require = {paths: {'@jupyter-widgets/html-manager/dist': "
-                    + json.dumps(home) + "}};")
+            # Each module's assets are loaded relative to its own URL: map every
+            # module the manager defines into the vendored folder.
+            paths = {f"@jupyter-widgets/{m}": f"{home}/{m.split('/')[0]}"
+                     for m in ("base", "controls", "html-manager")}
+            paths["@jupyter-widgets/html-manager/dist"] = home
+            body = f"var require = {{paths: {json.dumps(paths)}}};"
             scripts.insert(i, type(js)(None, priority=js.priority, body=body))
             return
 
