@@ -2,9 +2,16 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# CPU build of PyTorch installed before requirements.txt (which accepts any
-# torch >= 2.2); `make book TORCH=torch` takes whatever pip picks instead.
-TORCH  ?= torch==2.13.0
+# PyTorch is installed before requirements.txt (which accepts any torch >= 2.2).
+# From PyPI, torch==2.13.0 on Linux is the CUDA build (several GB with its nvidia-*
+# wheels); for the CPU-only build add PyTorch's CPU wheel index (its 2.13.0+cpu
+# sorts above PyPI's 2.13.0; torch's dependencies still come from PyPI):
+#   make book TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# `make book TORCH=torch` takes whatever pip picks instead.
+TORCH       ?= torch==2.13.0
+TORCH_INDEX ?=
+# Exact versions for everything pip resolves (see tools/freeze_constraints.py).
+CONSTRAINTS := -c constraints.txt
 # One BLAS/OpenMP thread per process: tests run notebooks in parallel on few
 # cores, where spinning thread pools oversubscribe the CPU (a 5 s notebook was
 # seen taking 300 s), and single-threaded sums are the most reproducible.
@@ -12,13 +19,23 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: book test student execute bench gpu-check browser clean
+# nbgrader lives in its own venv (requirements-instructor.txt).
+INSTRUCTOR := .venv-instructor
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+.PHONY: book test unit student grade execute constraints bench gpu-check browser clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -r requirements.txt -e .
+	$(BIN)/python -m pip install -q $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
+		$(CONSTRAINTS) "$(TORCH)"
+	$(BIN)/python -m pip install -q $(CONSTRAINTS) -r requirements.txt -e .
+	touch $@
+
+$(INSTRUCTOR)/.installed: requirements-instructor.txt
+	$(PYTHON) -m venv $(INSTRUCTOR)
+	$(INSTRUCTOR)/bin/python -m pip install -q --upgrade pip
+	$(INSTRUCTOR)/bin/python -m pip install -q -r requirements-instructor.txt
 	touch $@
 
 ## Set up (.venv) and build the book, executing every notebook.
@@ -28,7 +45,7 @@ book: $(VENV)/.installed
 
 ## Run every test: dlmath unit tests, every notebook under nbval, structure, ruff,
 ## the book build and every page of it read in headless Chromium.
-test: $(VENV)/.installed browser
+test: $(VENV)/.installed $(INSTRUCTOR)/.installed browser
 	$(BIN)/python -m pytest
 
 ## Headless Chromium for tests/test_browser.py (Debian's package; CI runs as root).
@@ -49,13 +66,27 @@ GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 gpu-check:
 	$(GPU_PYTHON) tools/gpu_check.py
 
-## Student versions of every notebook (solutions stripped) into student/.
+## Only the dlmath unit tests (no notebooks, no book build): a minute, not many.
+unit: $(VENV)/.installed
+	$(BIN)/python -m pytest -o addopts="-ra -p no:cacheprovider -n 2" tests \
+		--ignore=tests/test_book.py --ignore=tests/test_browser.py \
+		--ignore=tests/test_structure.py
+
+## The student edition: student/ (notebooks without solutions) and its book.
 student: $(VENV)/.installed
-	$(BIN)/python -m dlmath.student chapters student
+	$(BIN)/python tools/student_edition.py --out student
+
+## Grade a folder of submissions (one folder per student) into grades.csv.
+grade: $(VENV)/.installed
+	$(BIN)/python tools/grade.py $(SUBMISSIONS) --out grades.csv
 
 ## Re-execute every notebook in place (after editing), storing fresh outputs.
 execute: $(VENV)/.installed
 	$(BIN)/python tools/execute_notebooks.py chapters
+
+## Re-pin constraints.txt to this environment (after an intentional upgrade).
+constraints: $(VENV)/.installed
+	$(BIN)/python tools/freeze_constraints.py
 
 clean:
 	rm -rf _build student

@@ -12,14 +12,27 @@ against PyTorch. The package is small on purpose: one module per idea.
 - ``dlmath.autodiff``: a reverse-mode automatic differentiation engine.
 - ``dlmath.probability``: log-densities, conjugate Bayesian updates, intervals.
 - ``dlmath.optim``: optimizers and learning-rate schedules with torch.optim's semantics.
+- ``dlmath.landscapes``: 2-D test functions for optimizers, and runs on them.
 - ``dlmath.nn``: layers with hand-derived backward passes, mirroring torch.nn (Part II).
 """
 from __future__ import annotations
 
 from ._random import rng, seed
 from ._device import device
-from . import autodiff, check, data, functional, linalg, nn, optim, probability
+from . import (
+    autodiff,
+    check,
+    data,
+    functional,
+    landscapes,
+    linalg,
+    nn,
+    optim,
+    probability,
+)
 
-__all__ = ["seed", "rng", "device", "autodiff", "check", "data", "functional", "linalg",
-           "optim", "nn", "probability"]
+__all__ = [
+    "seed", "rng", "device", "autodiff", "check", "data", "functional", "landscapes",
+    "linalg", "optim", "nn", "probability"
+]
 __version__ = "0.1.0"

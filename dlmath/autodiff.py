@@ -3,8 +3,8 @@
 ``Tensor`` wraps a numpy array. Every operation on tensors that require a
 gradient records a *node* of the computational graph: its value, its parents
 and a ``backward`` function that maps the gradient of the output, ``g = ∂L/∂out``,
-to the gradient of each parent (the vector-Jacobian product, eq. (2.8) of
-Chapter 2):
+to the gradient of each parent (the vector-Jacobian product of Chapter 2,
+notebook 2):
 
     ∂L/∂a = Jᵀ g,   J = ∂out/∂a.
 
@@ -30,31 +30,29 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Tensor", "unbroadcast", "topological_order"]
+from ._validate import _is_torch_tensor, as_float_array, check_axes
+
+__all__ = ["Tensor", "unbroadcast", "topological_order", "apply_vjp"]
 
 Backward = Callable[[np.ndarray], Sequence[np.ndarray]]
 
 
-def _as_data(x: Any, fn: str = "Tensor") -> np.ndarray:
-    """A float numpy array from numbers, nested lists or arrays (ints: float64)."""
+def _as_data(x: Any, fn: str = "Tensor", *, keep_bool: bool = False) -> np.ndarray:
+    """A float numpy array from numbers, nested lists or arrays (ints become float64).
+
+    With ``keep_bool`` a boolean array stays boolean, as a torch bool tensor does
+    (a mask that indexes by selection, not by the positions 0 and 1).
+    """
     if isinstance(x, Tensor):
         return x.data
-    if type(x).__module__.startswith("torch"):
-        raise TypeError(
-            f"{fn}: data must be a number or a numpy array, got a torch.Tensor; "
-            f"use x.detach().cpu().numpy()"
-        )
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{fn}: data must be array-like of numbers, "
-                        f"got {type(x).__name__}") from exc
-    if arr.dtype.kind in "biu":
-        arr = arr.astype(np.float64)
-    elif arr.dtype.kind != "f":
-        raise TypeError(f"{fn}: data must hold real numbers, got dtype {arr.dtype} "
-                        f"with shape {arr.shape}")
-    return arr
+    if keep_bool and not _is_torch_tensor(x):
+        try:
+            arr = np.asarray(x)
+        except Exception:  # ragged lists: as_float_array words the error
+            arr = None
+        if arr is not None and arr.dtype == np.bool_:
+            return arr
+    return as_float_array(x, fn, "data")
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -84,8 +82,10 @@ class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
     ``Tensor(data, requires_grad=False)``: ``data`` is anything numpy can
-    turn into an array of real numbers (integers and booleans become
-    float64, float32 stays float32). ``.grad`` is ``None`` until a
+    turn into an array of real numbers (integers become float64, float32
+    stays float32). A boolean array stays boolean, like a torch bool tensor:
+    ``x[Tensor(mask)]`` selects where ``mask`` is True, and a bool tensor
+    cannot require a gradient. ``.grad`` is ``None`` until a
     ``backward`` pass reaches the tensor, then a numpy array of ``.data``'s
     shape. Unlike PyTorch, which keeps ``.grad`` only on leaves, every
     tensor that requires a gradient keeps it, which is handy for teaching.
@@ -94,7 +94,12 @@ class Tensor:
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        self.data: np.ndarray = _as_data(data)
+        self.data: np.ndarray = _as_data(data, keep_bool=True)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require a gradient, "
+                f"got dtype {self.data.dtype}"
+            )
         self.requires_grad: bool = bool(requires_grad)
         self.grad: np.ndarray | None = None
         self._parents: tuple[Tensor, ...] = ()
@@ -155,7 +160,8 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (int, float)) and not isinstance(other, bool):
-            return Tensor(np.asarray(other, dtype=self.data.dtype))
+            dtype = self.data.dtype if self.data.dtype.kind == "f" else np.float64
+            return Tensor(np.asarray(other, dtype=dtype))
         return Tensor(_as_data(other, f"Tensor op with {type(other).__name__}"))
 
     # ---- elementwise binary operations (numpy broadcasting) -------------------
@@ -202,14 +208,19 @@ class Tensor:
         out = a.data ** b.data
 
         def backward(g):
-            # ∂(aᵇ)/∂a = b aᵇ⁻¹ (taken as 0 where b = 0, like torch)
-            da = np.where(b.data == 0, 0.0, g * b.data * a.data ** (b.data - 1))
+            # ∂(aᵇ)/∂a = b aᵇ⁻¹, taken as 0 where b = 0 (like torch); at a = 0 with b <
+            # 1
+            # it is inf (or nan times 0), as in torch: no warning, that is the value.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                da = np.where(b.data == 0, 0.0, g * b.data * a.data ** (b.data - 1))
             db = np.zeros(b.shape, dtype=b.dtype)
-            # ∂(aᵇ)/∂b = aᵇ ln a (taken as 0 where a = 0 and b >= 0)
             if b.requires_grad:
+                # ∂(aᵇ)/∂b = aᵇ ln a, taken as 0 where a = 0 and b >= 0 (torch's rule);
+                # a = 0, b < 0 gives inf · (-inf) = -inf, as in torch
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    logs = np.log(np.where(a.data == 0, 1.0, a.data))
-                db = np.where((a.data == 0) & (b.data >= 0), 0.0, g * out * logs)
+                    db = np.where(
+                        (a.data == 0) & (b.data >= 0), 0.0, g * out * np.log(a.data)
+                    )
                 db = unbroadcast(db, b.shape)
             return unbroadcast(da, a.shape), db
         return Tensor.from_op(out, (a, b), backward, "**")
@@ -250,7 +261,7 @@ class Tensor:
                              f"cannot be broadcast together") from None
 
         def backward(g):
-            # C = A B  ⇒  ∂L/∂A = G Bᵀ,  ∂L/∂B = Aᵀ G  (eq. 2.12). 1-D operands are
+            # C = A B  ⇒  ∂L/∂A = G Bᵀ,  ∂L/∂B = Aᵀ G  (Chapter 2.4). 1-D operands are
             # promoted to matrices (a row for A, a column for B) as numpy does.
             A = a.data[None, :] if a.ndim == 1 else a.data
             B = b.data[:, None] if b.ndim == 1 else b.data
@@ -266,17 +277,7 @@ class Tensor:
 
     # ---- reductions -------------------------------------------------------------
     def _axes(self, axis, fn: str) -> tuple[int, ...]:
-        if axis is None:
-            return tuple(range(self.ndim))
-        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-        out = []
-        for ax in axes:
-            if not -self.ndim <= ax < max(self.ndim, 1):
-                raise ValueError(
-                    f"{fn}: axis {ax} is out of range for shape {self.shape}"
-                )
-            out.append(int(ax) % max(self.ndim, 1))
-        return tuple(out)
+        return check_axes(self.shape, axis, fn)
 
     def sum(
         self, axis: int | Sequence[int] | None = None, keepdims: bool = False
@@ -357,31 +358,64 @@ class Tensor:
             return (g.reshape(a.shape),)
         return Tensor.from_op(out, (a,), backward, "reshape")
 
-    def transpose(self, *axes) -> "Tensor":
-        """Permute axes like ``numpy.transpose`` (``torch.permute``); none: reverse."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        perm = (
-            tuple(range(self.ndim))[::-1] if not axes else tuple(int(i) for i in axes)
-        )
-        if sorted(ax % max(self.ndim, 1) for ax in perm) != list(range(self.ndim)):
-            raise ValueError(f"transpose: axes {perm} are not a permutation of the "
-                             f"{self.ndim} axes of shape {self.shape}")
-        a, inverse = self, np.argsort([ax % self.ndim for ax in perm])
+    def permute(self, *dims) -> "Tensor":
+        """Reorder dims like ``torch.permute`` (``np.transpose``): ints or a tuple."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims
+        ):
+            raise TypeError(f"permute: dims must be ints, got {dims!r}")
+        perm = tuple(int(d) for d in dims)
+        n = max(self.ndim, 1)
+        if len(perm) != self.ndim or any(not -n <= d < n for d in perm) \
+                or sorted(d % n for d in perm) != list(range(self.ndim)):
+            raise ValueError(f"permute: dims {perm} are not a permutation of the "
+                             f"{self.ndim} dims of shape {self.shape}")
+        perm = tuple(d % n for d in perm)
+        a, inverse = self, tuple(np.argsort(perm))
 
         def backward(g):  # a permutation's inverse moves every gradient back
             return (g.transpose(inverse),)
-        return Tensor.from_op(a.data.transpose(perm), (a,), backward, "transpose")
+        return Tensor.from_op(a.data.transpose(perm), (a,), backward, "permute")
+
+    def transpose(self, *dims) -> "Tensor":
+        """Swap two dims, like ``torch.transpose(x, dim0, dim1)``
+        (``x.transpose(-2, -1)``
+        transposes every matrix of a batch). For other orders use ``permute``."""
+        if len(dims) != 2:
+            raise TypeError(f"transpose: expected two dims (dim0, dim1) to swap, like "
+                            f"torch.transpose, got {len(dims)} ({dims!r}); use permute "
+                            f"for a full reordering")
+        n = max(self.ndim, 1)
+        for d in dims:
+            if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+                raise TypeError(f"transpose: dims must be ints, got {dims!r}")
+            if not -n <= d < n:
+                raise ValueError(
+                    f"transpose: dim {d} is out of range for shape {self.shape}"
+                )
+        perm = list(range(self.ndim))
+        if self.ndim:
+            i, j = int(dims[0]) % n, int(dims[1]) % n
+            perm[i], perm[j] = perm[j], perm[i]
+        return self.permute(tuple(perm))
 
     @property
     def T(self) -> "Tensor":
-        """All axes reversed (for a matrix: the transpose)."""
-        return self.transpose()
+        """All dims reversed (for a matrix: the transpose), like torch's ``.T``."""
+        return self.permute(tuple(range(self.ndim))[::-1])
 
     def __getitem__(self, index) -> "Tensor":
-        """Basic and integer-array indexing; a repeated index gathers a number twice."""
+        """Basic, integer-array and boolean-mask indexing, as in torch.
+
+        A repeated index gathers the same number twice. A ``Tensor`` index is a
+        mask if it is boolean (``Tensor(x > 0)``), else integer positions.
+        """
         if isinstance(index, Tensor):
-            index = index.data.astype(np.intp)
+            index = (
+                index.data if index.dtype == np.bool_ else index.data.astype(np.intp)
+            )
         a = self
 
         def backward(g):  # scatter-add: each selected copy sends its gradient home
@@ -469,3 +503,23 @@ def topological_order(root: Tensor) -> list[Tensor]:
             if p.requires_grad and id(p) not in visited:
                 stack.append((p, False))
     return order
+
+
+def apply_vjp(fn_vjp: Callable, *args, **kwargs) -> Tensor:
+    """A ``(y, vjp)`` function of ``dlmath.functional`` as one node of the graph.
+
+    The layers of Part II derive each backward once, as a VJP closure
+    (``dlmath.functional.dense``); this adapter lets the engine use the same
+    derivation: ``Tensor`` arguments become the node's parents, other
+    arguments are passed through. E.g.
+    ``y = apply_vjp(F.linear_vjp, x, W, b)`` then ``y.sum().backward()``.
+    """
+    parents = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    y, vjp = fn_vjp(*(a.data if isinstance(a, Tensor) else a for a in args), **kwargs)
+
+    def backward(g):
+        grads = vjp(g)
+        return tuple(np.zeros(args[i].shape) if grads[i] is None else grads[i]
+                     for i in parents)
+    return Tensor.from_op(np.asarray(y), [args[i] for i in parents], backward,
+                          getattr(fn_vjp, "__name__", "vjp"))

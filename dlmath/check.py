@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -65,10 +66,14 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
     ``✓ {name} matches {against} (max abs err ..., max rel err ...)``, where
     the relative error is ``max|a - e| / max|e|`` (omitted when expected is all zeros).
     """
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or rtol < 0:
-        raise ValueError(f"assert_close: rtol must be a number >= 0, got {rtol!r}")
-    if isinstance(atol, bool) or not isinstance(atol, (int, float)) or atol < 0:
-        raise ValueError(f"assert_close: atol must be a number >= 0, got {atol!r}")
+    for tol_name, tol in (("rtol", rtol), ("atol", atol)):
+        # NaN would make every `diff > bound` False (and inf every bound infinite): a
+        # check
+        # that cannot fail. Hence finite and >= 0, written so that NaN fails it.
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) \
+                or not (math.isfinite(tol) and tol >= 0):
+            raise ValueError(f"assert_close: {tol_name} must be a finite number >= 0, "
+                             f"got {tol!r}")
     a, e = to_numpy(actual), to_numpy(expected)
     if a.dtype.kind not in "biuf" or e.dtype.kind not in "biuf":
         raise TypeError(f"assert_close: {name} and {against} must be real numbers, "

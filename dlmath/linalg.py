@@ -10,11 +10,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_int, check_positive
+from ._validate import (
+    as_float_array,
+    check_axis,
+    check_int,
+    check_nonneg,
+    check_positive,
+)
 
 __all__ = ["norm", "cosine_similarity", "matmul", "pinv", "matrix_rank", "lstsq",
            "power_iteration", "top_eigh", "align_signs", "PCA", "pca",
            "pca_transform", "pca_reconstruct"]
+__all__ += ["solve_triangular", "cholesky", "gram_schmidt", "householder_qr", "qr"]
 
 
 def norm(x, p: float = 2, axis: int = -1) -> np.ndarray:
@@ -23,8 +30,7 @@ def norm(x, p: float = 2, axis: int = -1) -> np.ndarray:
     Same as ``torch.linalg.vector_norm(x, ord=p, dim=axis)``.
     """
     x = as_float_array(x, "norm", "x")
-    if x.ndim == 0:
-        raise ValueError("norm: x must have at least 1 dim, got a scalar")
+    axis = check_axis(x, axis, "norm")
     a = np.abs(x)
     if p == np.inf:
         return a.max(axis=axis)
@@ -51,6 +57,8 @@ def cosine_similarity(u, v, axis: int = -1, eps: float = 1e-8) -> np.ndarray:
     except ValueError:
         raise ValueError(f"cosine_similarity: u and v must broadcast, got shapes "
                          f"{u.shape} and {v.shape}") from None
+    shape = np.broadcast_shapes(u.shape, v.shape)
+    check_axis(np.broadcast_to(np.empty(()), shape), axis, "cosine_similarity")
     nu = np.maximum(norm(u, axis=axis), eps)
     nv = np.maximum(norm(v, axis=axis), eps)
     return (u * v).sum(axis=axis) / (nu * nv)
@@ -98,9 +106,10 @@ def _svd(A, fn):
     return A, np.linalg.svd(A, full_matrices=False)
 
 
-def _cutoff(s, shape, rtol):
+def _cutoff(s, shape, rtol, fn):
     if rtol is None:  # torch.linalg.pinv / matrix_rank default
         rtol = max(shape) * np.finfo(s.dtype).eps
+    rtol = check_nonneg(rtol, fn, "rtol")
     return rtol * (s[0] if s.size else 0.0)
 
 
@@ -111,7 +120,7 @@ def pinv(A, rtol: float | None = None) -> np.ndarray:
     ``max(m, n) * machine eps``, as in ``torch.linalg.pinv``). A: (m, n) -> (n, m).
     """
     A, (U, s, Vt) = _svd(A, "pinv")
-    keep = s > _cutoff(s, A.shape, rtol)
+    keep = s > _cutoff(s, A.shape, rtol, "pinv")
     s_inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
     return (Vt.T * s_inv) @ U.T
 
@@ -119,7 +128,7 @@ def pinv(A, rtol: float | None = None) -> np.ndarray:
 def matrix_rank(A, rtol: float | None = None) -> int:
     """Number of singular values above ``rtol * s_max`` (as ``linalg.matrix_rank``)."""
     A, (_, s, _) = _svd(A, "matrix_rank")
-    return int((s > _cutoff(s, A.shape, rtol)).sum())
+    return int((s > _cutoff(s, A.shape, rtol, "matrix_rank")).sum())
 
 
 def lstsq(A, b, rtol: float | None = None) -> np.ndarray:
@@ -238,7 +247,12 @@ def pca(X, k: int) -> PCA:
     mean = X.mean(axis=0)
     _, s, Vt = np.linalg.svd(X - mean, full_matrices=False)
     var = s ** 2 / (N - 1)
-    return PCA(Vt[:k], mean, var[:k], var[:k] / var.sum())
+    # the ratio from s / s_max, so that data of magnitude 1e-180 (whose squares
+    # underflow
+    # to 0) still gives ratios summing to 1, not 0 / 0
+    r = (s / s[0]) ** 2 if s[0] > 0 else np.zeros_like(s)
+    ratio = r / r.sum() if r.sum() > 0 else r
+    return PCA(Vt[:k], mean, var[:k], ratio[:k])
 
 
 def pca_transform(model: PCA, X) -> np.ndarray:
@@ -258,3 +272,151 @@ def pca_reconstruct(model: PCA, Z) -> np.ndarray:
         raise ValueError(f"pca_reconstruct: Z must have k={model.components.shape[0]} "
                          f"columns, got shape {Z.shape}")
     return Z @ model.components + model.mean
+
+
+# ------------------------------------------------------ factorizations (Chapter 1.5)
+def _check_triangular_system(T, b, fn):
+    T = as_float_array(T, fn, "T", ndim=2, layout="(n, n)")
+    b = as_float_array(b, fn, "b", ndim=(1, 2), layout="(n,) or (n, k)")
+    if T.shape[0] != T.shape[1]:
+        raise ValueError(f"{fn}: T must be square (n, n), got shape {T.shape}")
+    if b.shape[0] != T.shape[0]:
+        raise ValueError(f"{fn}: b must have n={T.shape[0]} rows to match T {T.shape}, "
+                         f"got shape {b.shape}")
+    return T, b
+
+
+def solve_triangular(T, b, lower: bool = True) -> np.ndarray:
+    """Solve ``T x = b`` for triangular T by substitution (Chapter 1.5, eq. (eq-subst)).
+
+    Forward substitution (``lower=True``): ``x_i = (b_i - Σ_{j<i} T_ij x_j) / T_ii``;
+    back substitution (``lower=False``) runs the same from the last row up. Only
+    the triangle named by ``lower`` is read. About n² flops. T: (n, n),
+    b: (n,) or (n, k) -> x of b's shape. Same as
+    ``torch.linalg.solve_triangular(T, b, upper=not lower)`` (with b as a column).
+    Raises ``ValueError`` when a diagonal entry is 0 (T is singular).
+    """
+    T, b = _check_triangular_system(T, b, "solve_triangular")
+    n = T.shape[0]
+    d = np.diag(T)
+    if np.any(d == 0):
+        i = int(np.argmin(np.abs(d)))
+        raise ValueError(f"solve_triangular: T is singular, T[{i}, {i}] = 0")
+    x = np.zeros(b.shape, dtype=np.result_type(T, b))
+    order = range(n) if lower else range(n - 1, -1, -1)
+    for i in order:
+        done = slice(0, i) if lower else slice(i + 1, n)
+        x[i] = (b[i] - T[i, done] @ x[done]) / T[i, i]
+    return x
+
+
+def cholesky(A) -> np.ndarray:
+    """Lower-triangular L, positive diagonal, ``A = L Lᵀ`` (Chapter 1.5, eq. (eq-chol)).
+
+    Matching entry (i, j), i >= j, of ``A = L Lᵀ`` gives, column by column,
+    ``L_jj = sqrt(A_jj - Σ_{k<j} L_jk²)`` and
+    ``L_ij = (A_ij - Σ_{k<j} L_ik L_jk) / L_jj`` for i > j: n³/3 flops.
+    A: (n, n) symmetric positive definite -> L: (n, n). Same as
+    ``torch.linalg.cholesky(A)``. Raises ``ValueError`` when A is not symmetric,
+    or when a pivot ``A_jj - Σ L_jk²`` is <= 0 (A is not positive definite).
+    """
+    A = _check_symmetric(A, "cholesky")
+    n = A.shape[0]
+    L = np.zeros_like(A)
+    for j in range(n):
+        pivot = A[j, j] - L[j, :j] @ L[j, :j]
+        if not pivot > 0:
+            raise ValueError(f"cholesky: A is not positive definite (pivot {j} is "
+                             f"{pivot:.3g} <= 0)")
+        L[j, j] = np.sqrt(pivot)
+        L[j + 1:, j] = (A[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / L[j, j]
+    return L
+
+
+def _check_qr(A, fn):
+    A = as_float_array(A, fn, "A", ndim=2, layout="(m, n)")
+    if A.shape[0] < A.shape[1]:
+        raise ValueError(f"{fn}: A must have m >= n (no more columns than rows), "
+                         f"got shape {A.shape}")
+    return A
+
+
+def gram_schmidt(A, modified: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced QR ``A = Q R`` by Gram-Schmidt (Chapter 1.5, eqs. (eq-cgs), (eq-mgs)).
+
+    Column j of Q is column j of A minus its components along q_1..q_{j-1},
+    normalised; ``R_ij = q_iᵀ (·)`` records the components, ``R_jj`` the norm.
+    Classical GS (``modified=False``) projects the *original* column
+    ``a_j`` on every q_i at once; modified GS subtracts each component from
+    the *updated* vector in turn, which is the same in exact arithmetic but
+    loses orthogonality like κ(A)·eps instead of κ(A)²·eps. 2mn² flops.
+    A: (m, n) with m >= n and independent columns -> Q: (m, n) with
+    orthonormal columns, R: (n, n) upper triangular with positive diagonal.
+    """
+    A = _check_qr(A, "gram_schmidt")
+    m, n = A.shape
+    Q = np.zeros_like(A)
+    R = np.zeros((n, n), dtype=A.dtype)
+    scale = np.abs(A).max() if A.size else 0.0
+    for j in range(n):
+        v = A[:, j].copy()
+        if modified:
+            for i in range(j):
+                R[i, j] = Q[:, i] @ v
+                v -= R[i, j] * Q[:, i]
+        else:
+            R[:j, j] = Q[:, :j].T @ A[:, j]
+            v -= Q[:, :j] @ R[:j, j]
+        R[j, j] = np.linalg.norm(v)
+        if not R[j, j] > np.finfo(A.dtype).eps * scale * m:
+            raise ValueError(f"gram_schmidt: the columns of A are linearly dependent "
+                             f"(column {j} lies in the span of the previous ones)")
+        Q[:, j] = v / R[j, j]
+    return Q, R
+
+
+def householder_qr(A) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced QR ``A = Q R`` by Householder reflections (Chapter 1.5, eq-householder).
+
+    Step j reflects ``x = R[j:, j]`` onto ``α e_1`` with
+    ``H = I - 2 v vᵀ``, ``v ∝ x - α e_1``, ``α = -sign(x_1) ‖x‖`` (the sign
+    avoids cancellation); H is orthogonal, so Q = H_1 ⋯ H_k is orthogonal to
+    machine precision whatever the conditioning of A. 2mn² - 2n³/3 flops.
+    A: (m, n) with k = min(m, n) -> Q: (m, k), R: (k, n) upper triangular.
+    Same signs as LAPACK's geqrf, hence as ``torch.linalg.qr(A)``.
+    """
+    A = as_float_array(A, "householder_qr", "A", ndim=2, layout="(m, n)")
+    m, n = A.shape
+    k = min(m, n)
+    R = A.astype(np.result_type(A, np.float32), copy=True)
+    vs = []
+    for j in range(k):
+        x = R[j:, j]
+        if not np.any(x[1:]):  # already zero below the diagonal: H = I (as LAPACK)
+            vs.append(None)
+            continue
+        alpha = -np.copysign(np.linalg.norm(x), x[0])
+        v = x.copy()
+        v[0] -= alpha
+        v /= np.linalg.norm(v)
+        R[j:, j:] -= 2.0 * np.outer(v, v @ R[j:, j:])
+        R[j + 1:, j] = 0.0
+        vs.append(v)
+    Q = np.eye(m, k, dtype=R.dtype)
+    for j in range(k - 1, -1, -1):  # Q = H_1 ⋯ H_k applied to the first k columns of I
+        if vs[j] is not None:
+            Q[j:] -= 2.0 * np.outer(vs[j], vs[j] @ Q[j:])
+    return Q, np.triu(R[:k])
+
+
+def qr(A, method: str = "householder") -> tuple[np.ndarray, np.ndarray]:
+    """Reduced QR by ``"householder"``, ``"mgs"`` or ``"cgs"`` (modified/classical GS).
+
+    See :func:`householder_qr` and :func:`gram_schmidt` for shapes and signs.
+    """
+    if method == "householder":
+        return householder_qr(A)
+    if method in ("mgs", "cgs"):
+        return gram_schmidt(A, modified=method == "mgs")
+    raise ValueError(f"qr: method must be 'householder', 'mgs' or 'cgs', "
+                     f"got {method!r}")

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive
+from ._validate import as_float_array, check_positive, check_probs
 
 __all__ = ["normal_log_prob", "bernoulli_log_prob", "categorical_log_prob",
            "beta_bernoulli_update", "BLRPosterior", "bayesian_linear_regression",
@@ -60,9 +60,7 @@ def categorical_log_prob(x, probs) -> np.ndarray:
     ``probs`` must be non-negative and sum to 1 over its last axis (tolerance
     1e-6). Same as ``torch.distributions.Categorical(probs=p).log_prob(x)``.
     """
-    from .functional.basic import _check_probs
-
-    p = _check_probs(probs, "categorical_log_prob", "probs", -1)
+    p = check_probs(probs, "categorical_log_prob", "probs", -1)
     x = np.asarray(x)
     if x.dtype.kind not in "iu":
         raise ValueError(

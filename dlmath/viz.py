@@ -15,7 +15,7 @@ import numpy as np
 from ._validate import as_float_array
 
 __all__ = ["PALETTE", "use_style", "plot_vectors", "plot_transform", "heatmap",
-           "plot_curves", "image_grid"]
+           "plot_curves", "image_grid", "contour"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7",
@@ -213,3 +213,24 @@ def image_grid(images, titles: Sequence[str] | None = None, ncols: int = 8,
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+def contour(ax, landscape, lim, levels: int = 30, log: bool = False, n: int = 200):
+    """Filled contours of a 2-D landscape over ``lim = ((xmin, xmax), (ymin, ymax))``.
+
+    ``landscape(xy)`` maps points (..., 2) to ``(f, grad)`` (as in
+    ``dlmath.landscapes``); only ``f`` is drawn, on an ``n`` x ``n`` grid.
+    ``log=True`` draws ``log10(f - min f + 1e-3)``, for valleys like Rosenbrock's.
+    """
+    (x0, x1), (y0, y1) = lim
+    X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+    F = np.asarray(landscape(np.stack([X, Y], axis=-1))[0])
+    if log:
+        F = np.log10(F - F.min() + 1e-3)
+    ax = _axes(ax)
+    ax.contourf(X, Y, F, levels=levels, cmap="viridis", alpha=0.85)
+    ax.contour(X, Y, F, levels=levels, colors="white", linewidths=0.4, alpha=0.5)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$x_1$", ylabel="$x_2$")
+    ax.grid(False)
+    return ax
+

@@ -1,11 +1,20 @@
-"""Shared fixtures: torch references run on dlmath.device() in float64."""
+"""Shared fixtures: torch references run on dlmath.device() in float64.
+
+Hypothesis profiles: ``ci`` (chosen when the environment variable CI is set, as on
+every CI service) is derandomized, so a red run is reproduced by running it again;
+``dev`` (the default elsewhere) explores new examples each run. Both print the
+reproduction blob of a failure. Choose one explicitly with
+``pytest --hypothesis-profile=ci``.
+"""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import dlmath
 from dlmath.check import to_torch
@@ -13,6 +22,10 @@ from dlmath.check import to_torch
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # tools/ (book build, browser) is importable as `tools`
     sys.path.insert(0, str(ROOT))
+
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays, mutually_broadcastable_shapes
 
 from dlmath.autodiff import Tensor, topological_order, unbroadcast
 from dlmath.check import assert_close
+from strategies import float_arrays
 
 RTOL, ATOL = 1e-10, 1e-10
 
@@ -48,6 +49,57 @@ UNARY = {
     "2 - x/3": lambda x: 2 - x / 3,
     "0.5 * x": lambda x: 0.5 * x,
 }
+
+
+def _is_ours(x):
+    return isinstance(x, Tensor)
+
+
+def _sum_last(x):       # a reduction along one axis, broadcast back
+    if x.ndim == 0:
+        return x * 1.5
+    s = x.sum(axis=-1, keepdims=True) if _is_ours(x) else x.sum(dim=-1, keepdim=True)
+    return x - 0.3 * s
+
+
+def _mean_all(x):       # a full reduction
+    return x * (x.mean() if _is_ours(x) else x.mean())
+
+
+def _reshape_gather(x):  # reshape to 1-D, gather in reverse order, reshape back
+    idx = np.arange(max(x.numel() if not _is_ours(x) else x.data.size, 1))[::-1].copy()
+    flat = x.reshape(-1)
+    out = flat[idx] if _is_ours(x) else flat[torch.as_tensor(idx, device=x.device)]
+    return out.reshape(tuple(x.shape))
+
+
+def _repeat_index(x):    # integer indexing with a repeated index along the last axis
+    if x.ndim == 0:
+        return x
+    n = x.shape[-1]
+    idx = np.r_[0, 0:n - 1] if n > 1 else np.array([0])
+    return x[..., idx] if _is_ours(x) else x[..., torch.as_tensor(idx, device=x.device)]
+
+
+# a matrix product along the last axis (1-D: a vector-matrix product)
+def _matmul(x):
+    if x.ndim == 0:
+        return x
+    n = x.shape[-1]
+    M = np.linspace(-1.0, 1.0, n * n).reshape(n, n) + np.eye(n)
+    return x @ (M if _is_ours(x) else _t(M))
+
+
+UNARY.update(
+    {
+        "sum(-1)": _sum_last,
+        "* mean": _mean_all,
+        "reshape∘gather": _reshape_gather,
+        "x[..., repeated]": _repeat_index,
+        "@ M": _matmul,
+    }
+)
+
 BINARY = {
     "add": lambda x, y: x + y,
     "sub": lambda x, y: x - y,
@@ -113,14 +165,11 @@ def test_matmul_matches_torch_for_any_shapes(data):
     )
     a_shape = data.draw(st.sampled_from([(k,), (*batch.input_shapes[0], n, k)]))
     b_shape = data.draw(st.sampled_from([(k,), (*batch.input_shapes[1], k, m)]))
-    g = np.random.default_rng(len(a_shape) * 10 + len(b_shape))
-    (a, ta), (b, tb) = (
-        pair(g.standard_normal(a_shape), _t),
-        pair(g.standard_normal(b_shape), _t),
-    )
+    (a, ta), (b, tb) = (pair(data.draw(float_arrays(shape, -3, 3)), _t)
+                        for shape in (a_shape, b_shape))
     out, out_ref = a @ b, ta @ tb
     close(out.data, out_ref)
-    up = g.standard_normal(out.shape)
+    up = data.draw(float_arrays(out.shape, -3, 3))
     out.backward(up)
     out_ref.backward(_t(up))
     close(a.grad, ta.grad)
@@ -238,13 +287,15 @@ def test_reshape_transpose_T(t, g):
     w = g.standard_normal((4, 6))
     out = (
         (x.reshape(6, 4).T * w).sum()
-        + (x.transpose(2, 0, 1).reshape((4, -1)) @ w.T).sum()
-        + (x.transpose((1, 0, 2)) ** 2).sum()
+        + (x.permute(2, 0, 1).reshape((4, -1)) @ w.T).sum()
+        + (x.permute((1, 0, 2)) ** 2).sum()
         + x.T[0].sum()
+        + x.transpose(0, 2)[1].sum()
     )
     out_ref = (tx.reshape(6, 4).T * t(w)).sum() \
         + (tx.permute(2, 0, 1).reshape(4, -1) @ t(w).T).sum() \
-        + (tx.permute(1, 0, 2) ** 2).sum() + tx.permute(2, 1, 0)[0].sum()
+        + (tx.permute(1, 0, 2) ** 2).sum() + tx.permute(2, 1, 0)[0].sum() \
+        + tx.transpose(0, 2)[1].sum()
     close(out.data, out_ref)
     out.backward()
     out_ref.backward()
@@ -411,9 +462,9 @@ def test_broadcast_and_shape_errors():
     with pytest.raises(ValueError, match=r"reshape: cannot reshape shape \(2, 3\)"):
         Tensor(np.ones((2, 3))).reshape(4, 2)
     with pytest.raises(
-        ValueError, match=r"transpose: axes \(0, 0\) are not a permutation"
+        ValueError, match=r"permute: dims \(0, 0\) are not a permutation"
     ):
-        Tensor(np.ones((2, 3))).transpose(0, 0)
+        Tensor(np.ones((2, 3))).permute(0, 0)
     with pytest.raises(
         ValueError, match=r"sum: axis 2 is out of range for shape \(2, 3\)"
     ):
@@ -436,3 +487,88 @@ def test_backward_without_graph_and_bad_custom_op():
         match=r"unbroadcast: cannot sum a gradient of shape \(2, 3\) to shape \(2,\)",
     ):
         unbroadcast(np.ones((2, 3)), (2,))
+
+
+# --- torch's meaning of transpose, permute and boolean masks --------------------------
+@pytest.mark.parametrize("shape, dims", [((2, 3, 4), (-2, -1)), ((2, 3, 4), (0, 2)),
+                                         ((3, 4), (0, 1)), ((2, 3, 4, 5), (1, -1)),
+                                         ((3,), (0, 0))])
+def test_transpose_swaps_two_dims_like_torch(t, g, shape, dims):
+    x, tx = pair(g.standard_normal(shape), t)
+    out, out_ref = x.transpose(*dims), tx.transpose(*dims)
+    close(out.data, out_ref)
+    up = g.standard_normal(out.shape)
+    out.backward(up)
+    out_ref.backward(t(up))
+    close(x.grad, tx.grad)
+
+
+def test_permute_matches_torch(t, g):
+    x, tx = pair(g.standard_normal((2, 3, 4)), t)
+    out, out_ref = x.permute(2, 0, 1), tx.permute(2, 0, 1)
+    close(out.data, out_ref)
+    close(x.permute((1, -1, 0)).data, tx.permute(1, -1, 0))
+    out.backward(np.arange(24.0).reshape(out.shape))
+    out_ref.backward(t(np.arange(24.0).reshape(out.shape)))
+    close(x.grad, tx.grad)
+    with pytest.raises(
+        ValueError, match=r"permute: dims \(0, 0, 1\) are not a permutation"
+    ):
+        x.permute(0, 0, 1)
+    with pytest.raises(TypeError, match="transpose: expected two dims"):
+        x.transpose(2, 0, 1)
+    with pytest.raises(ValueError, match=r"transpose: dim 3 is out of range for shape"):
+        x.transpose(0, 3)
+
+
+def test_tensor_boolean_mask_selects_like_torch(t, g):
+    data = g.standard_normal((4, 3))
+    x, tx = pair(data, t)
+    mask = data[:, 0] > 0                      # a row mask
+    out = x[Tensor(mask)]
+    out_ref = tx[torch.as_tensor(mask, device=tx.device)]
+    assert out.shape == out_ref.shape
+    close(out.data, out_ref)
+    full = data > 0                            # an elementwise mask
+    close(x[Tensor(full)].data, tx[torch.as_tensor(full, device=tx.device)])
+    (out ** 2).sum().backward()
+    (out_ref ** 2).sum().backward()
+    close(x.grad, tx.grad)
+    with pytest.raises(
+        TypeError, match="only floating-point tensors can require a gradient"
+    ):
+        Tensor(mask, requires_grad=True)
+
+
+def test_pow_at_zero_base_matches_torch_without_warnings(t):
+    a, ta = pair(np.array([0.0, 1.0, 4.0]), t)
+    with warnings.catch_warnings():
+        # (a ** 0.5)' = 0.5 / sqrt(a) is inf at 0, silently
+        warnings.simplefilter("error")
+        (a ** 0.5).sum().backward()
+    (ta ** 0.5).sum().backward()
+    close(a.grad, ta.grad)
+    # the exponent's gradient a^b ln a: 0 at a = 0 for b >= 0, -inf there for b < 0
+    # (torch's)
+    (a2, ta2), (b, tb) = pair(np.zeros(3), t), pair(np.array([-1.5, 0.0, 2.0]), t)
+    # the forward 0 ** -1.5 = inf warns in numpy
+    with np.errstate(divide="ignore"):
+        y = (a2 ** b).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y.backward()
+    (ta2 ** tb).sum().backward()
+    close(b.grad, tb.grad)
+    close(a2.grad, ta2.grad)
+
+
+def test_reduction_axis_must_be_int():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(
+        TypeError, match="sum: axis must be None, an int or a tuple of ints"
+    ):
+        x.sum(axis=1.5)
+    with pytest.raises(
+        TypeError, match="mean: axis must be None, an int or a tuple of ints"
+    ):
+        x.mean(axis=(0, 0.5))

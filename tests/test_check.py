@@ -139,3 +139,20 @@ def test_numerical_grad_rejects_bad_input():
         numerical_grad(3, np.ones(2))
     with pytest.raises(TypeError, match="must hold real numbers"):
         numerical_grad(lambda z: z.sum(), np.array(["a"]))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(rtol=float("nan"), atol=0),
+        dict(rtol=0, atol=float("nan")),
+        dict(rtol=float("inf"), atol=0),
+        dict(rtol=0, atol=float("inf")),
+    ],
+)
+def test_nan_and_infinite_tolerances_are_refused(kw):
+    """NaN bounds make comparisons False: `diff > bound` never fires, 1 vs 2 passed."""
+    with pytest.raises(
+        ValueError, match=r"assert_close: (rtol|atol) must be a finite number"
+    ):
+        assert_close(1.0, 2.0, **kw)

@@ -44,3 +44,19 @@ def test_device_is_cuda_exactly_when_available():
     d = dlmath.device()
     assert isinstance(d, torch.device)
     assert d.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_nbval_rounds_floats_instead_of_truncating():
+    """Runs that agree to 1e-10 sanitize alike, also across a carry (…99 vs …00)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "root_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    r = mod.round_floats
+    assert r("loss 0.1234569999 at step 3") == r("loss 0.1234570001 at step 3") \
+        == "loss 0.12346 at step 3"
+    assert r("x = -1.99999999e-05, v2.10.1, 3.14") == "x = -2.00000e-05, v2.10.1, 3.14"
+    assert r("0.123454") != r("0.123456")

@@ -177,3 +177,102 @@ def test_wrong_messages_say_what_is_wrong():
         ch02.check_maximum(maximum_no_unbroadcast)
     with pytest.raises(AssertionError, match="wrong forward"):
         ch02.check_softplus(softplus_naive)
+
+
+# --- notebook 2.5: solutions from the notebook, plausible wrong answers ------------
+from tests.notebook_solutions import solutions  # noqa: E402
+
+NB25 = "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb"
+
+
+def _softmax_rows(Z):
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return P / P.sum(axis=1, keepdims=True)
+
+
+def cov_grad_forgets_chain(Sigma, S):  # treats tr(Σ⁻¹S) as linear in Σ
+    return np.linalg.inv(Sigma) - S
+
+
+def cov_grad_sign(Sigma, S):  # d(Σ⁻¹) without its minus sign
+    Si = np.linalg.inv(Sigma)
+    return Si + Si @ S @ Si
+
+
+def cov_grad_order(Sigma, S):  # Σ⁻² S: factors out of order
+    Si = np.linalg.inv(Sigma)
+    return Si - Si @ Si @ S
+
+
+def cov_grad_precision(Sigma, S):  # the gradient in the precision Λ = Σ⁻¹ instead
+    return S - Sigma
+
+
+def hvp_no_softmax_coupling(W, X, y, V):  # forgets -p pᵀ in the softmax Jacobian
+    P = _softmax_rows(X @ W.T)
+    return (P * (X @ V.T)).T @ X / len(X)
+
+
+def hvp_forgets_mean(W, X, y, V):
+    P = _softmax_rows(X @ W.T)
+    dZ = X @ V.T
+    return (P * (dZ - np.sum(P * dZ, axis=1, keepdims=True))).T @ X
+
+
+def hvp_finite_difference(W, X, y, V, h=1e-4):  # forward difference of the gradient
+    Y = np.eye(W.shape[0])[y]
+
+    def grad(W_):
+        return (_softmax_rows(X @ W_.T) - Y).T @ X / len(X)
+    return (grad(W + h * V) - grad(W)) / h
+
+
+def hvp_transposed(W, X, y, V):  # dZ = V Xᵀ read as X V, then a wrong transpose
+    P = _softmax_rows(X @ W.T)
+    dZ = X @ V.T
+    dP = P * (dZ - np.sum(P * dZ, axis=1, keepdims=True))
+    return (X.T @ dP).T[::-1] / len(X)
+
+
+NB25_CHECKS = [
+    (ch02.check_grad_gaussian_cov, "grad_gaussian_cov",
+     [cov_grad_forgets_chain, cov_grad_sign, cov_grad_order, cov_grad_precision]),
+    (ch02.check_hvp_softmax_regression, "hvp_softmax_regression",
+     [hvp_no_softmax_coupling, hvp_forgets_mean, hvp_finite_difference,
+      hvp_transposed]),
+]
+
+
+@pytest.mark.parametrize("check,name", [(c, n) for c, n, _ in NB25_CHECKS],
+                         ids=lambda x: getattr(x, "__name__", x))
+def test_nb25_notebook_solution_passes(check, name, capsys):
+    check(solutions(NB25)[name])
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check,wrong", [(c, w) for c, _, ws in NB25_CHECKS
+                                         for w in ws],
+                         ids=lambda x: getattr(x, "__name__", ""))
+def test_nb25_wrong_answer_fails(check, wrong):
+    with np.errstate(all="ignore"), \
+            pytest.raises(AssertionError, match=r"Exercise 2\.[78]"):
+        check(wrong)
+
+
+@pytest.mark.parametrize("check", [c for c, _, _ in NB25_CHECKS],
+                         ids=lambda x: x.__name__)
+def test_nb25_stub_is_not_attempted(check):
+    with pytest.raises(AssertionError, match="not attempted"):
+        check(stub)
+
+
+def test_nb25_refuses_torch():
+    def cov_grad_autograd(Sigma, S):
+        import torch
+        St = torch.tensor(Sigma, requires_grad=True)
+        f = torch.logdet(St) + torch.trace(torch.linalg.solve(St, torch.tensor(S)))
+        f.backward()
+        return St.grad.numpy()
+
+    with pytest.raises(AssertionError, match="done by hand.*torch"):
+        ch02.check_grad_gaussian_cov(cov_grad_autograd)

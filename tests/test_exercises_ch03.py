@@ -107,3 +107,98 @@ def test_check_rejects_stub(check, solution, name):
 def test_check_rejects_missing_return():
     with pytest.raises(AssertionError, match="returned None"):
         ch03.check_gaussian_nll(lambda i, t, v: None)
+
+
+# --- notebook 3.5: solutions from the notebook, plausible wrong answers ------------
+from tests.notebook_solutions import solutions  # noqa: E402
+
+NB35 = "chapters/03_probability_information/05_latent_variables.ipynb"
+
+
+def kl_swapped(mu0, lv0, mu1, lv1):  # KL(q1 ‖ q0): the arguments in the wrong order
+    return solutions(NB35)["kl_diag_gaussians"](mu1, lv1, mu0, lv0)
+
+
+def kl_no_minus_one(mu0, lv0, mu1, lv1):  # forgets the -k term
+    return 0.5 * np.sum(np.exp(lv0 - lv1) + (mu1 - mu0) ** 2 / np.exp(lv1)
+                        + lv1 - lv0, axis=-1)
+
+
+def kl_logvar_as_logstd(mu0, lv0, mu1, lv1):  # σ = exp(logvar), not exp(logvar / 2)
+    s0, s1 = np.exp(lv0), np.exp(lv1)
+    return np.sum(np.log(s1 / s0) + (s0 ** 2 + (mu0 - mu1) ** 2) / (2 * s1 ** 2) - 0.5,
+                  axis=-1)
+
+
+def kl_standard_prior_only(mu0, lv0, mu1, lv1):  # the VAE formula, ignoring μ₁ and σ₁
+    return 0.5 * np.sum(np.exp(lv0) + mu0 ** 2 - 1 - lv0, axis=-1)
+
+
+def _bins(conf, n_bins):
+    return np.minimum((conf * n_bins).astype(int), n_bins - 1)
+
+
+def ece_unweighted(conf, correct, n_bins):  # mean over non-empty bins, unweighted
+    b = _bins(conf, n_bins)
+    n = np.bincount(b, minlength=n_bins)
+    gap = np.bincount(b, correct - conf, minlength=n_bins)
+    return np.mean(np.abs(gap[n > 0]) / n[n > 0])
+
+
+def ece_signed(conf, correct, n_bins):  # no |.|: over- and under-confidence cancel
+    return abs(np.sum(correct - conf)) / len(conf)
+
+
+def ece_max(conf, correct, n_bins):  # the maximum calibration error instead
+    b = _bins(conf, n_bins)
+    n = np.bincount(b, minlength=n_bins)
+    gap = np.bincount(b, correct - conf, minlength=n_bins)
+    return np.max(np.abs(gap[n > 0]) / n[n > 0])
+
+
+def ece_drops_top_bin(conf, correct, n_bins):  # no clamp of floor(c B): 1.0 is lost
+    b = (conf * n_bins).astype(int)
+    keep = b < n_bins
+    gap = np.bincount(b[keep], (correct - conf)[keep], minlength=n_bins)
+    return np.sum(np.abs(gap)) / len(conf)
+
+
+NB35_CHECKS = [
+    ("check_kl_diag_gaussians", "kl_diag_gaussians",
+     [kl_swapped, kl_no_minus_one, kl_logvar_as_logstd, kl_standard_prior_only]),
+    ("check_expected_calibration_error", "expected_calibration_error",
+     [ece_unweighted, ece_signed, ece_max, ece_drops_top_bin]),
+]
+
+
+@pytest.mark.parametrize("check, name", [(c, n) for c, n, _ in NB35_CHECKS])
+def test_nb35_notebook_solution_passes(check, name, capsys):
+    getattr(ch03, check)(solutions(NB35)[name])
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check, wrong", [(c, w) for c, _, ws in NB35_CHECKS
+                                          for w in ws],
+                         ids=lambda x: getattr(x, "__name__", x))
+def test_nb35_wrong_answer_fails(check, wrong):
+    with np.errstate(all="ignore"), \
+            pytest.raises(AssertionError, match=r"Exercise 3\.[89]"):
+        getattr(ch03, check)(wrong)
+
+
+@pytest.mark.parametrize("check", [c for c, _, _ in NB35_CHECKS])
+def test_nb35_stub_is_not_attempted(check):
+    with pytest.raises(AssertionError, match="not attempted"):
+        getattr(ch03, check)(stub)
+
+
+def test_nb35_kl_refuses_torch():
+    def kl_torch(mu0, lv0, mu1, lv1):
+        import torch
+        from torch.distributions import Independent, Normal, kl_divergence
+        q = [Independent(Normal(torch.tensor(m), torch.tensor(v).mul(0.5).exp()), 1)
+             for m, v in ((mu0, lv0), (mu1, lv1))]
+        return kl_divergence(*q).numpy()
+
+    with pytest.raises(AssertionError, match="done by hand.*kl_divergence, torch"):
+        ch03.check_kl_diag_gaussians(kl_torch)

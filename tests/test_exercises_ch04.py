@@ -117,3 +117,65 @@ def test_check_rejects_stub_and_none(check):
         check(stub)
     with pytest.raises(AssertionError, match="returned None"):
         check(lambda *args: None)
+
+
+# --- notebook 4.5: solutions from the notebook, plausible wrong answers ------------
+from tests.notebook_solutions import solutions  # noqa: E402
+
+NB45 = "chapters/04_optimization/05_convergence_curvature_constraints.ipynb"
+
+
+def _top(M):
+    return np.linalg.eigvalsh(M)[-1]
+
+
+NB45_CHECKS = [
+    ("check_logreg_smoothness", "logreg_smoothness", [
+        lambda X, lam: _top(X.T @ X) / len(X) + lam,  # forgets σ(1 - σ) <= 1/4
+        lambda X, lam: _top(X.T @ X) / (4 * len(X)),  # forgets the regulariser
+        lambda X, lam: np.trace(X.T @ X) / (4 * len(X)) + lam,  # valid but not smallest
+        lambda X, lam: np.max(np.sum(X ** 2, 1)) / 4 + lam,       # per-example bound
+        lambda X, lam: np.linalg.norm(X, 2) / (4 * len(X)) + lam,  # σ_max, not squared
+    ]),
+    ("check_project_affine", "project_affine", [
+        lambda y, A, b: y - A.T @ (A @ y - b),                         # no (AAᵀ)⁻¹
+        lambda y, A, b: y - A.T @ np.linalg.solve(A @ A.T, A @ y),     # forgets b
+        lambda y, A, b: np.linalg.pinv(A) @ b,                        # ignores y
+        lambda y, A, b: y - A.T @ np.linalg.solve(A @ A.T, A @ y + b),  # sign of b
+    ]),
+]
+
+
+@pytest.mark.parametrize("check, name", [(c, n) for c, n, _ in NB45_CHECKS])
+def test_nb45_notebook_solution_passes(check, name, capsys):
+    getattr(ch04, check)(solutions(NB45)[name])
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check, k", [(c, k) for c, _, ws in NB45_CHECKS
+                                      for k in range(len(ws))])
+def test_nb45_wrong_answer_fails(check, k):
+    wrong = dict((c, ws) for c, _, ws in NB45_CHECKS)[check][k]
+    with pytest.raises(AssertionError, match=r"Exercise 4\.[89]"):
+        getattr(ch04, check)(wrong)
+
+
+@pytest.mark.parametrize("check", [c for c, _, _ in NB45_CHECKS])
+def test_nb45_stub_is_not_attempted(check):
+    def stub(*args):
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match="not attempted"):
+        getattr(ch04, check)(stub)
+
+
+def test_nb45_smoothness_refuses_torch():
+    def smoothness_autograd(X, lam):
+        import torch
+        H = torch.autograd.functional.hessian(
+            lambda w: torch.nn.functional.softplus(torch.tensor(X) @ w).mean()
+            + lam / 2 * (w ** 2).sum(), torch.zeros(X.shape[1], dtype=torch.float64))
+        return torch.linalg.eigvalsh(H)[-1].item()
+
+    with pytest.raises(AssertionError, match="done by hand.*torch"):
+        ch04.check_logreg_smoothness(smoothness_autograd)

@@ -44,3 +44,16 @@ def test_student_notebook_strips_and_clears(tmp_path):
     assert main([str(tmp_path / "chapters"), str(tmp_path / "student")]) == 0
     written = json.loads((tmp_path / "student" / "01_x" / "a.ipynb").read_text())
     assert "NotImplementedError" in written["cells"][0]["source"]
+
+
+def test_hidden_tests_leave_the_student_version():
+    nb = {"cells": [
+        {"cell_type": "code", "source": SOLUTION, "metadata": {}, "outputs": [],
+         "execution_count": 1},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 2,
+         "source": "ch01.check_f(f)\n### BEGIN HIDDEN TESTS\nch01.check_f(f, seed=7)\n"
+                   "### END HIDDEN TESTS\n"},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out = student_notebook(nb)
+    assert out["cells"][1]["source"] == "ch01.check_f(f)\n"
+    assert "seed=7" in nb["cells"][1]["source"]

@@ -17,6 +17,9 @@ def test_helpers_draw():
     viz.plot_curves({"a": [1, 2, 3], "b": [3, 2, 1]}, logy=True)
     fig = viz.image_grid(np.zeros((5, 8, 8)), titles=list("abcde"), ncols=3)
     assert len(fig.axes) == 6
+    from dlmath.landscapes import rosenbrock
+    ax = viz.contour(None, rosenbrock, ((-2, 2), (-1, 3)), log=True, n=50)
+    assert ax.get_xlim() == (-2, 2) and ax.get_xlabel() == "$x_1$"
     plt.close("all")
 
 

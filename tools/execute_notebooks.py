@@ -32,7 +32,20 @@ def notebook_paths(args: list[str]) -> list[Path]:
     return paths
 
 
-def execute(path: Path, timeout: int = 300) -> float:
+def book_timeout() -> int:
+    """The book build's per-cell timeout (``execute.timeout`` in _config.yml)."""
+    import yaml
+
+    config = Path(__file__).resolve().parents[1] / "_config.yml"
+    return int(yaml.safe_load(config.read_text(encoding="utf-8"))["execute"]["timeout"])
+
+
+def execute(path: Path, timeout: int | None = None) -> float:
+    """Run ``path`` top to bottom in a fresh kernel, store the outputs; returns seconds.
+
+    Each cell gets the book build's timeout unless ``timeout`` is given, so a
+    notebook that executes here also executes in ``jupyter-book build``.
+    """
     import nbformat
     from nbclient import NotebookClient
 
@@ -40,6 +53,7 @@ def execute(path: Path, timeout: int = 300) -> float:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     start = time.perf_counter()
+    timeout = book_timeout() if timeout is None else timeout
     NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     elapsed = time.perf_counter() - start

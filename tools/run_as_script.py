@@ -26,9 +26,13 @@ import time
 import traceback
 from pathlib import Path
 
-import matplotlib
-# tools/ is on sys.path when run as a script
-from execute_notebooks import notebook_paths
+# One BLAS/OpenMP thread, as in the Makefile, set before anything imports
+# numpy (matplotlib does): OpenBLAS reads these variables once, when it loads.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import matplotlib  # noqa: E402
+from execute_notebooks import notebook_paths  # noqa: E402  (tools/ is on sys.path)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

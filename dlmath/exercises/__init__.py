@@ -19,6 +19,9 @@ __all__ = ["check_function"]
 def _describe(args: Sequence[Any]) -> str:
     parts = []
     for a in args:
+        if isinstance(a, (list, tuple)) and any(hasattr(v, "shape") for v in a):
+            parts.append("[" + _describe(a) + "]")      # e.g. a list of weight matrices
+            continue
         arr = np.asarray(a) if not hasattr(a, "shape") else a
         parts.append(
             f"shape {tuple(arr.shape)}" if getattr(arr, "ndim", 0) else repr(a)
@@ -66,3 +69,30 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[A
                                  f"(inputs {_describe(args)}): {exc}."
                                  + (f" Hint: {hint}" if hint else "")) from None
     print(f"✓ {title}: matches the torch reference on all {len(cases)} test cases")
+
+
+def refuse_calls(fn: Callable, names: Iterable[str], *, title: str, why: str) -> None:
+    """Fail a "by hand" exercise whose code uses one of ``names`` (``torch``, ...).
+
+    Looks at the names the function's code (and any function nested in it)
+    refers to: globals, modules and attributes such as ``np.linalg.slogdet``.
+    """
+    import types
+
+    if not callable(fn):
+        raise TypeError(f"{title}: expected your function, got {type(fn).__name__}")
+    used: set[str] = set()
+
+    def walk(code: types.CodeType) -> None:
+        used.update(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                walk(const)
+
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        walk(code)
+    bad = sorted(used & set(names))
+    if bad:
+        raise AssertionError(f"{title}: this exercise is done by hand, but your "
+                             f"function uses {', '.join(bad)}: {why}")

@@ -149,3 +149,53 @@ def check_rank_k_approx(fn) -> None:
         atol=1e-10,
         hint="keep the k largest singular values: U[:, :k] * s[:k] @ Vt[:k]",
     )
+
+
+# -------------------------------------------- Notebook 1.5: factorizations and costs
+def _spd(g, n: int, lo: float, hi: float) -> np.ndarray:
+    """A random SPD (n, n) matrix with eigenvalues uniform in [lo, hi]."""
+    Q, _ = np.linalg.qr(g.standard_normal((n, n)))
+    A = (Q * g.uniform(lo, hi, n)) @ Q.T
+    return (A + A.T) / 2
+
+
+def check_logdet_spd(fn) -> None:
+    """Exercise 1.9: log det A = 2 Σ log L_jj for A = L Lᵀ, without forming det A.
+
+    The large cases have det A ≈ 10^260 ... 10^300 overflowing and ≈ 10^-500
+    underflowing float64, so only a sum of logs passes.
+    """
+    import torch
+
+    from . import refuse_calls
+
+    title = "Exercise 1.9 logdet_spd"
+    refuse_calls(fn, {"torch", "det", "slogdet", "logdet", "eig", "eigh", "eigvals",
+                      "eigvalsh", "svd", "svdvals"}, title=title,
+                 why="use the Cholesky factor (np.linalg.cholesky or "
+                     "dlmath.linalg.cholesky)")
+    g = np.random.default_rng(19)
+    cases = [(_spd(g, 4, 0.5, 3.0),), (_spd(g, 1, 2.0, 3.0),),
+             (_spd(g, 300, 5.0, 20.0),), (_spd(g, 200, 1e-4, 1e-2),)]
+    check_function(fn, lambda A: torch.logdet(to_torch(A)), cases, title=title,
+                   rtol=1e-10, atol=1e-9,
+                   hint="det L Lᵀ = (det L)², and the determinant of a triangular "
+                        "matrix is the product of its diagonal; take logs before "
+                        "multiplying")
+
+
+def check_whiten(fn) -> None:
+    """Exercise 1.10: Cholesky whitening Z = (X - mean) L⁻ᵀ, unbiased cov(X) = L Lᵀ."""
+    import torch
+
+    def ref(X):
+        Xc = to_torch(X) - to_torch(X).mean(0)
+        Lt = torch.linalg.cholesky(Xc.T @ Xc / (X.shape[0] - 1))
+        return torch.linalg.solve_triangular(Lt, Xc.T, upper=False).T
+
+    g = np.random.default_rng(110)
+    cases = [(g.standard_normal((n, d)) @ g.standard_normal((d, d))
+              + g.standard_normal(d),) for n, d in ((50, 3), (200, 5), (6, 2), (40, 1))]
+    check_function(fn, ref, cases, title="Exercise 1.10 whiten", rtol=1e-9, atol=1e-10,
+                   hint="centre X, form the unbiased covariance, factor it, and solve "
+                        "L Zᵀ = Xcᵀ (a triangular solve, not an inverse); Z is (N, d)")

@@ -216,3 +216,64 @@ def check_softplus(fn) -> None:
     _check_op(fn, torch.nn.functional.softplus, cases, title="Exercise 2.6 softplus",
               hint="softplus(x) = max(x, 0) + log1p(exp(-|x|)) never overflows; its "
                    "derivative is the sigmoid σ(x) = 1 / (1 + e⁻ˣ)")
+
+
+# ------------------------------------------------------ Notebook 2.5: matrix calculus
+def _spd(g, n: int) -> np.ndarray:
+    B = g.standard_normal((n, n))
+    return B @ B.T / n + 0.5 * np.eye(n)
+
+
+def check_grad_gaussian_cov(fn) -> None:
+    """Exercise 2.7: ∇_Σ [log det Σ + tr(Σ⁻¹ S)] = Σ⁻¹ - Σ⁻¹ S Σ⁻¹, for SPD Σ and S."""
+    import torch
+
+    from . import refuse_calls
+
+    title = "Exercise 2.7 grad_gaussian_cov"
+    refuse_calls(fn, {"torch", "numerical_grad"}, title=title,
+                 why="derive the gradient with the differential rules and code it")
+
+    def ref(Sigma, S):
+        St = to_torch(Sigma, requires_grad=True)
+        (torch.logdet(St) + torch.trace(torch.linalg.solve(St, to_torch(S)))).backward()
+        return St.grad
+
+    g = np.random.default_rng(27)
+    cases = [(_spd(g, n), _spd(g, n)) for n in (3, 5, 1)]
+    cases.append((np.eye(4), 2.0 * np.eye(4)))
+    check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-11,
+                   hint="d log det Σ = tr(Σ⁻¹ dΣ) and d(Σ⁻¹) = -Σ⁻¹ dΣ Σ⁻¹; "
+                        "then move dΣ to the end of each trace with the cyclic rule")
+
+
+def check_hvp_softmax_regression(fn) -> None:
+    """Exercise 2.8: Hessian-vector product of the mean cross-entropy of Z = X Wᵀ in W.
+
+    W, V: (K, d), X: (N, d), y: (N,) ints. Checked against
+    ``torch.autograd.functional.hvp``; a finite difference of the gradient is
+    too inaccurate for the tolerance, and the Hessian may not be formed.
+    """
+    import torch
+
+    from . import refuse_calls
+
+    title = "Exercise 2.8 hvp_softmax_regression"
+    refuse_calls(fn, {"torch", "kron", "hessian"}, title=title,
+                 why="differentiate the gradient (P - Y)ᵀX / N in the direction V")
+
+    def ref(W, X, y, V):
+        yt = torch.as_tensor(y, device=to_torch(X).device)
+
+        def loss(Wt):
+            return torch.nn.functional.cross_entropy(to_torch(X) @ Wt.T, yt)
+        return torch.autograd.functional.hvp(loss, to_torch(W), to_torch(V))[1]
+
+    g = np.random.default_rng(28)
+    cases = []
+    for N, d, K in ((20, 3, 4), (7, 5, 2), (1, 2, 3), (50, 4, 6)):
+        cases.append((g.standard_normal((K, d)), g.standard_normal((N, d)),
+                      g.integers(0, K, N), g.standard_normal((K, d))))
+    check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-11,
+                   hint="dZ = X Vᵀ; the softmax's differential is dP = P ⊙ dZ minus "
+                        "P times the row sums of P ⊙ dZ; the result is dPᵀ X / N")

@@ -188,3 +188,61 @@ def check_gaussian_mean_posterior(fn) -> None:
         hint="precisions add: 1/v_n = 1/v0 + n/σ², and "
         "m_n = v_n (m0/v0 + Σ x_i / σ²); return np.array([m_n, v_n])",
     )
+
+
+# ----------------------------------------------------- Notebook 3.5: latent variables
+def check_kl_diag_gaussians(fn) -> None:
+    """Exercise 3.8: KL(N(μ₀, diag e^{lv₀}) ‖ N(μ₁, diag e^{lv₁})) per row of (N, d)."""
+    from torch.distributions import Independent, Normal, kl_divergence
+
+    from . import refuse_calls
+
+    title = "Exercise 3.8 kl_diag_gaussians"
+    refuse_calls(fn, {"torch", "kl_divergence"}, title=title,
+                 why="derive the diagonal case of the closed form and code it in numpy")
+
+    def ref(mu0, lv0, mu1, lv1):
+        q0 = Independent(Normal(to_torch(mu0), to_torch(lv0).mul(0.5).exp()), 1)
+        q1 = Independent(Normal(to_torch(mu1), to_torch(lv1).mul(0.5).exp()), 1)
+        return kl_divergence(q0, q1)
+
+    g = np.random.default_rng(38)
+    cases = [tuple(g.standard_normal((N, d)) for _ in range(4))
+             for N, d in ((5, 3), (1, 8), (10, 1))]
+    z = np.zeros((4, 2))
+    mu, lv = g.standard_normal((4, 2)), g.standard_normal((4, 2))
+    cases.append((mu, lv, z, z))  # the VAE prior N(0, I)
+    check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
+                   hint="per dimension ½[σ₀²/σ₁² + (μ₁ - μ₀)²/σ₁² - 1 + log σ₁² "
+                        "- log σ₀²], summed over the last axis; σ² = exp(logvar)")
+
+
+def check_expected_calibration_error(fn) -> None:
+    """Exercise 3.9: ECE = Σ_b (n_b / N) |acc_b - conf_b| over n_bins equal-width bins.
+
+    conf: (N,) in [0, 1], correct: (N,) of 0/1; a confidence c goes to bin
+    ``min(floor(c * n_bins), n_bins - 1)``, so 1.0 lands in the last bin.
+    """
+    import torch
+
+    def ref(conf, correct, n_bins):
+        c, ok = to_torch(conf), to_torch(correct.astype(np.float64))
+        b = torch.clamp((c * n_bins).floor().long(), max=n_bins - 1)
+        zeros = torch.zeros(n_bins, dtype=c.dtype, device=c.device)
+        s_conf = zeros.clone().index_add_(0, b, c)
+        s_acc = zeros.clone().index_add_(0, b, ok)
+        # Σ_b n_b/N |s_acc/n_b - s_conf/n_b| = Σ_b |s_acc - s_conf| / N (empty: 0)
+        return (s_acc - s_conf).abs().sum() / len(c)
+
+    g = np.random.default_rng(39)
+    cases = []
+    for N, B in ((500, 10), (40, 15), (200, 1), (300, 5)):
+        conf = g.uniform(0.2, 1.0, N) ** 0.5
+        cases.append((conf, (g.random(N) < conf ** 3).astype(np.int64), B))
+    conf = np.array([0.0, 0.1, 0.35, 0.5, 0.9, 1.0, 1.0, 0.99])
+    cases.append((conf, np.array([0, 1, 0, 1, 1, 1, 0, 1]), 4))
+    check_function(fn, ref, cases, title="Exercise 3.9 expected_calibration_error",
+                   rtol=1e-10, atol=1e-12,
+                   hint="weight each bin's |accuracy - mean confidence| by its share "
+                        "of the samples; skip empty bins; confidence 1.0 belongs to "
+                        "the last bin")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..check import to_torch
-from ..optim import rosenbrock
+from ..landscapes import rosenbrock, torch_trajectory
 from . import check_function
 
 _G = np.random.default_rng(2024)  # fixed test inputs, independent of dlmath.seed
@@ -18,20 +18,6 @@ _G = np.random.default_rng(2024)  # fixed test inputs, independent of dlmath.see
 def _spd(d: int, cond: float) -> np.ndarray:
     Q, _ = np.linalg.qr(_G.standard_normal((d, d)))
     return (Q * np.geomspace(1.0, cond, d)) @ Q.T
-
-
-def _torch_trajectory(opt_name: str, grad_fn, x0, steps: int, **hyper):
-    """Iterates of torch.optim.<opt_name> fed the gradients grad_fn(x) (numpy)."""
-    import torch
-
-    x = to_torch(x0).requires_grad_(True)
-    opt = getattr(torch.optim, opt_name)([x], **hyper)
-    path = [x.detach().clone()]
-    for _ in range(steps):
-        x.grad = to_torch(grad_fn(x.detach().cpu().numpy()))
-        opt.step()
-        path.append(x.detach().clone())
-    return torch.stack(path)
 
 
 def check_gd_quadratic(fn) -> None:
@@ -162,6 +148,11 @@ def _grad_rosenbrock(x):
     return rosenbrock(x)[1]
 
 
+def _as_landscape(grad_fn):
+    """The (value, gradient) form torch_trajectory takes; only the gradient is used."""
+    return lambda x: (None, grad_fn(x))
+
+
 def check_nesterov(fn) -> None:
     """Exercise 4.5: SGD with Nesterov momentum (torch's form); iterates (steps+1,
     d)."""
@@ -170,8 +161,8 @@ def check_nesterov(fn) -> None:
              (_grad_quadratic, _G.standard_normal(3), 0.05, 0.5, 30)]
     check_function(
         fn,
-        lambda g, x0, lr, mu, steps: _torch_trajectory(
-            "SGD", g, x0, steps, lr=lr, momentum=mu, nesterov=True
+        lambda g, x0, lr, mu, steps: torch_trajectory(
+            "SGD", _as_landscape(g), x0, steps, lr=lr, momentum=mu, nesterov=True
         ),
         cases,
         title="Exercise 4.5 nesterov",
@@ -187,8 +178,8 @@ def check_adam(fn) -> None:
     cases = [(_grad_quadratic, _G.standard_normal(3), 0.05, (0.9, 0.999), 1e-8, 50),
              (_grad_rosenbrock, np.array([-1.0, 1.5]), 0.02, (0.8, 0.99), 1e-6, 80),
              (_grad_quadratic, _G.standard_normal(3), 0.1, (0.0, 0.5), 1e-3, 20)]
-    check_function(fn, lambda g, x0, lr, betas, eps, steps: _torch_trajectory(
-        "Adam", g, x0, steps, lr=lr, betas=betas, eps=eps), cases,
+    check_function(fn, lambda g, x0, lr, betas, eps, steps: torch_trajectory(
+        "Adam", _as_landscape(g), x0, steps, lr=lr, betas=betas, eps=eps), cases,
         title="Exercise 4.6 adam", rtol=1e-9, atol=1e-12,
         hint="m̂ = m / (1 - β1^t), v̂ = v / (1 - β2^t) with t starting at 1; "
              "x -= lr m̂ / (sqrt(v̂) + eps)")
@@ -200,6 +191,7 @@ def check_logreg_hessian(fn) -> None:
 
     def ref(w, X, y):
         Xt, yt = to_torch(X), to_torch(y)
+
         def loss(v):
             return torch.nn.functional.binary_cross_entropy_with_logits(Xt @ v, yt)
 
@@ -218,3 +210,61 @@ def check_logreg_hessian(fn) -> None:
         atol=1e-12,
         hint="H = Xᵀ diag(p (1 - p)) X / N with p = sigmoid(X w); the labels drop out",
     )
+
+
+# ------------------------------------ Notebook 4.5: convergence, curvature, constraints
+def check_logreg_smoothness(fn) -> None:
+    """Exercise 4.8: the smallest L with ∇f L-Lipschitz, for L2-regularised logistic
+    regression f(w) = mean BCE(X w, y) + lam/2 ‖w‖²: λ_max(XᵀX) / (4N) + lam.
+
+    The Hessian is largest at w = 0 (where every p(1 - p) = 1/4), so the
+    reference is the top eigenvalue of torch's Hessian there.
+    """
+    import torch
+
+    from . import refuse_calls
+
+    title = "Exercise 4.8 logreg_smoothness"
+    refuse_calls(fn, {"torch"}, title=title,
+                 why="bound the Hessian by hand and compute the bound with numpy")
+
+    def ref(X, lam):
+        Xt = to_torch(X)
+        y = to_torch((np.arange(len(X)) % 2).astype(np.float64))
+
+        def f(w):
+            return (torch.nn.functional.binary_cross_entropy_with_logits(Xt @ w, y)
+                    + lam / 2 * (w ** 2).sum())
+        H = torch.autograd.functional.hessian(f, torch.zeros(X.shape[1], dtype=Xt.dtype,
+                                                             device=Xt.device))
+        return torch.linalg.eigvalsh(H)[-1]
+
+    g = np.random.default_rng(48)
+    cases = [(g.standard_normal((N, d)) * g.uniform(0.5, 3, d), lam)
+             for (N, d), lam in (((50, 3), 0.1), ((20, 6), 0.0), ((200, 2), 1.0))]
+    cases.append((np.ones((10, 1)), 0.5))
+    check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
+                   hint="the Hessian is Xᵀ diag(p(1 - p)) X / N + lam I, and p(1 - p) "
+                        "<= 1/4 with equality at w = 0; the answer is an eigenvalue")
+
+
+def check_project_affine(fn) -> None:
+    """Exercise 4.9: the closest point to y (n,) on {x : A x = b}, A (m, n) of rank m.
+
+    The reference uses the null-space method (a different route from the
+    Lagrange multipliers): x = x_p + N Nᵀ (y - x_p), x_p = A⁺ b, N a basis of null(A).
+    """
+    import torch
+
+    def ref(y, A, b):
+        At = to_torch(A)
+        x_p = torch.linalg.pinv(At) @ to_torch(b)
+        N = torch.linalg.svd(At)[2][A.shape[0]:].T            # (n, n - m), orthonormal
+        return x_p + N @ (N.T @ (to_torch(y) - x_p))
+
+    g = np.random.default_rng(49)
+    cases = [(g.standard_normal(n), g.standard_normal((m, n)), g.standard_normal(m))
+             for m, n in ((1, 3), (2, 5), (3, 4), (4, 10))]
+    check_function(fn, ref, cases, title="Exercise 4.9 project_affine", rtol=1e-9,
+                   atol=1e-11, hint="stationarity gives x = y - Aᵀν; put it into "
+                                    "A x = b to find ν (an m x m system)")

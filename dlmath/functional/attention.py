@@ -1,4 +1,264 @@
-"""Attention (Chapter 9), forward and hand-derived backward, with torch's semantics."""
+"""Attention (Chapter 9), forward and hand-derived backward, with torch's semantics.
+
+Scaled dot-product attention of queries q (..., L, E) over keys k (..., S, E)
+and values v (..., S, Ev), eq. (eq-attn) of Chapter 9, notebook 1::
+
+    A = scale · q kᵀ + M        (..., L, S)   scores, M the additive mask
+    P = softmax(A) over S       (..., L, S)   attention weights, rows sum to 1
+    y = P v                     (..., L, Ev)
+
+and its VJP through the softmax Jacobian, eqs. (eq-attn-dv)-(eq-attn-dqk)::
+
+    dv = Pᵀ dy,   dP = dy vᵀ,   dA = P ⊙ (dP - rowsum(dP ⊙ P)),
+    dq = scale · dA k,   dk = scale · dAᵀ q,
+
+where rowsum(dP ⊙ P) = rowsum(dy ⊙ y) costs O(L Ev) instead of O(L S).
+
+**Fully masked rows.** A query row whose every key is masked out (bool mask
+all False, or float mask all -inf) has no defined softmax (0/0). We follow
+``torch.nn.functional.scaled_dot_product_attention`` (torch >= 2.5): such a
+row gets weights 0, output 0 and zero gradients, never NaN. (``torch.nn.
+MultiheadAttention`` with ``need_weights=True`` returns NaN there; see
+``dlmath.nn.MultiheadAttention``.)
+
+Also the positional encodings of the chapter: sinusoidal encodings
+(eq-pe) and rotary embeddings (eq-rope), notebook 2.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+
+import numpy as np
+
+from .._validate import as_float_array, check_int, check_positive
+from .dense import check_dout
+
+__all__ = ["scaled_dot_product_attention", "scaled_dot_product_attention_vjp",
+           "causal_mask", "sinusoidal_positional_encoding", "rotary_embedding",
+           "rotary_embedding_vjp"]
+
+_FN = "scaled_dot_product_attention"
+
+
+def causal_mask(L: int, S: int | None = None) -> np.ndarray:
+    """Boolean (L, S) mask, True where query i may attend to key j: j <= i.
+
+    Top-left aligned like torch's ``is_causal=True`` (``tril(ones(L, S))``).
+    """
+    L = check_int(L, "causal_mask", "L", minimum=1)
+    S = L if S is None else check_int(S, "causal_mask", "S", minimum=1)
+    return np.tril(np.ones((L, S), dtype=bool))
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` over the leading axes that broadcasting added or stretched."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def _check_inputs(q, k, v, attn_mask, is_causal, scale, fn):
+    q = as_float_array(q, fn, "query")
+    k = as_float_array(k, fn, "key")
+    v = as_float_array(v, fn, "value")
+    for name, a in (("query", q), ("key", k), ("value", v)):
+        if a.ndim < 2:
+            raise ValueError(f"{fn}: {name} must be (..., seq, dim) with at least "
+                             f"2 dims, got shape {a.shape}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"{fn}: query and key must have the same head dimension E, "
+                         f"got query {q.shape} (E={q.shape[-1]}) and key {k.shape} "
+                         f"(E={k.shape[-1]})")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"{fn}: key and value must have the same length S, got key "
+                         f"{k.shape} and value {v.shape}")
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(f"{fn}: the leading (batch, head) dims of query {q.shape}, "
+                         f"key {k.shape} and value {v.shape} do not broadcast"
+                         ) from None
+    dtype = np.result_type(q, k, v)
+    L, S = q.shape[-2], k.shape[-2]
+    score_shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (L, S)   # q kᵀ
+    if is_causal and attn_mask is not None:
+        raise ValueError(f"{fn}: give attn_mask or is_causal=True, not both")
+    if not isinstance(is_causal, (bool, np.bool_)):
+        raise TypeError(f"{fn}: is_causal must be a bool, "
+                        f"got {type(is_causal).__name__}")
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    elif isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)):
+        raise TypeError(f"{fn}: scale must be a number or None, "
+                        f"got {type(scale).__name__}")
+    mask = None
+    if is_causal:
+        mask = causal_mask(L, S)
+    elif attn_mask is not None:
+        if type(attn_mask).__module__.startswith("torch"):
+            raise TypeError(f"{fn}: attn_mask must be a numpy array, "
+                            f"got a torch.Tensor")
+        mask = np.asarray(attn_mask)
+        if mask.dtype != bool and mask.dtype.kind != "f":
+            raise TypeError(f"{fn}: attn_mask must be bool (True = may attend) or "
+                            f"float (added to the scores), got dtype {mask.dtype}")
+        try:
+            ok = np.broadcast_shapes(mask.shape, score_shape) == score_shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{fn}: attn_mask must broadcast to the scores' shape "
+                             f"(..., L={L}, S={S}) = {score_shape}, "
+                             f"got shape {mask.shape}")
+        if mask.dtype != bool:
+            mask = mask.astype(dtype, copy=False)
+    return q.astype(dtype, copy=False), k.astype(dtype, copy=False), \
+        v.astype(dtype, copy=False), mask, dtype.type(scale)
+
+
+def _attention(q, k, v, mask, scale):
+    """The forward (eq-attn) and a backward taking dy and, optionally, dP.
+
+    Returns ``y, P, backward`` with ``backward(dy, dP=None) -> (dq, dk, dv)``
+    reduced to the input shapes. Fully masked rows give P = 0 (see the module).
+    """
+    qs = q * scale                                 # scale the (L, E) side, not (L, S)
+    A = qs @ np.swapaxes(k, -1, -2)                # (..., L, S), eq. (eq-attn)
+    if mask is not None:
+        if mask.dtype == bool:
+            np.copyto(A, -np.inf, where=~mask)     # bool: True may attend
+        else:
+            A += mask                              # float: added to the scores
+    m = A.max(axis=-1, keepdims=True)
+    dead = np.isneginf(m)                          # every key masked: no softmax
+    if dead.any():
+        m = np.where(dead, 0, m)
+    A -= m
+    P = np.exp(A, out=A)
+    den = P.sum(axis=-1, keepdims=True)
+    if dead.any():
+        den[dead] = 1.0                            # the row is all zeros: P = 0
+    P /= den
+    y = P @ v
+
+    def backward(dy, dP_extra=None):
+        dv = np.swapaxes(P, -1, -2) @ dy           # eq. (eq-attn-dv)
+        dP = dy @ np.swapaxes(v, -1, -2)           # eq. (eq-attn-dv)
+        if dP_extra is not None:
+            dP = dP + dP_extra
+            rho = (dP * P).sum(axis=-1, keepdims=True)
+        else:
+            rho = (dy * y).sum(axis=-1, keepdims=True)   # = rowsum(dP ⊙ P)
+        dP -= rho                                  # eq. (eq-attn-dA): softmax Jacobian
+        dP *= P                                    # dP is now dA
+        dq = dP @ k                                # eq. (eq-attn-dqk)
+        dq *= scale
+        dk = np.swapaxes(dP, -1, -2) @ qs
+        return (_unbroadcast(dq, q.shape), _unbroadcast(dk, k.shape),
+                _unbroadcast(dv, v.shape))
+    return y, P, backward
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal: bool = False,
+                                 scale: float | None = None) -> np.ndarray:
+    """softmax(scale · q kᵀ + M) v, eq. (eq-attn). q: (..., L, E), k: (..., S, E),
+    v: (..., S, Ev); returns (..., L, Ev).
+
+    ``attn_mask``: bool (True = may attend) or float (added to the scores),
+    broadcastable to (..., L, S). ``is_causal=True``: query i sees keys j <= i.
+    ``scale`` defaults to 1/√E. Leading dims broadcast. Fully masked rows give
+    0 (see the module docstring). Same as
+    ``torch.nn.functional.scaled_dot_product_attention``.
+    """
+    q, k, v, mask, scale = _check_inputs(q, k, v, attn_mask, is_causal, scale, _FN)
+    return _attention(q, k, v, mask, scale)[0]
+
+
+def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = False,
+                                     scale: float | None = None):
+    """Attention and its VJP, eqs. (eq-attn-dv)-(eq-attn-dqk) of Chapter 9.
+
+    ``vjp(dy)`` returns ``(dq, dk, dv, None)``: no gradient for the mask.
+    """
+    q, k, v, mask, scale = _check_inputs(q, k, v, attn_mask, is_causal, scale, _FN)
+    y, _, backward = _attention(q, k, v, mask, scale)
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, _FN)
+        return (*backward(dy.astype(y.dtype, copy=False)), None)
+    return y, vjp
+
+
+# --------------------------------------------------------------------------- positions
+def _frequencies(d: int, base: float) -> np.ndarray:
+    """θ_i = base^(-2i/d), i = 0 .. d/2 - 1: the angular speeds of eq. (eq-pe)."""
+    return base ** (-np.arange(0, d, 2) / d)
+
+
+def sinusoidal_positional_encoding(num_positions: int, d_model: int,
+                                   base: float = 10000.0) -> np.ndarray:
+    """Sinusoidal encodings, eq. (eq-pe): PE[p,2i] = sin(pθ_i), PE[p,2i+1] = cos(pθ_i).
+
+    θ_i = base^(-2i/d_model). Returns (num_positions, d_model); d_model must
+    be even. Each pair (sin, cos) is a point on a circle turning at speed θ_i,
+    so a shift by k positions is a rotation (eq. (eq-pe-shift)).
+    """
+    fn = "sinusoidal_positional_encoding"
+    n = check_int(num_positions, fn, "num_positions", minimum=1)
+    d = check_int(d_model, fn, "d_model", minimum=2)
+    if d % 2:
+        raise ValueError(f"{fn}: d_model must be even (sin/cos pairs), got {d}")
+    base = check_positive(base, fn, "base")
+    angles = np.arange(n)[:, None] * _frequencies(d, base)   # (n, d/2)
+    pe = np.empty((n, d))
+    pe[:, 0::2], pe[:, 1::2] = np.sin(angles), np.cos(angles)
+    return pe
+
+
+def _rotary_parts(x, positions, base, fn):
+    x = as_float_array(x, fn, "x")
+    if x.ndim < 2:
+        raise ValueError(f"{fn}: x must be (..., n, d), got shape {x.shape}")
+    n, d = x.shape[-2:]
+    if d % 2:
+        raise ValueError(f"{fn}: the last dim d must be even (rotated pairs), got {d}")
+    base = check_positive(base, fn, "base")
+    pos = np.arange(n) if positions is None else np.asarray(positions)
+    if pos.shape != (n,) or pos.dtype.kind not in "iuf":
+        raise ValueError(f"{fn}: positions must be a numeric array of shape (n={n},), "
+                         f"got {pos.dtype} array of shape {pos.shape}")
+    angles = pos[:, None] * _frequencies(d, base)                # (n, d/2)
+    return x, np.cos(angles).astype(x.dtype), np.sin(angles).astype(x.dtype)
+
+
+def _rotate(x, cos, sin):
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    out = np.empty_like(x)
+    out[..., 0::2] = x1 * cos - x2 * sin
+    out[..., 1::2] = x1 * sin + x2 * cos
+    return out
+
+
+def rotary_embedding(x, positions=None, base: float = 10000.0) -> np.ndarray:
+    """Rotary position embedding (RoPE), eq. (eq-rope). x: (..., n, d), d even.
+
+    Each pair (x[2i], x[2i+1]) at position p is rotated by the angle p θ_i,
+    θ_i = base^(-2i/d) (the interleaved pairing of the RoFormer paper).
+    ``positions`` (n,) defaults to 0 .. n-1. Applied to q and k, the score
+    q_m · k_n then depends on the positions only through m - n.
+    """
+    x, cos, sin = _rotary_parts(x, positions, base, "rotary_embedding")
+    return _rotate(x, cos, sin)
+
+
+def rotary_embedding_vjp(x, positions=None, base: float = 10000.0):
+    """RoPE and its VJP: a rotation's transpose rotates by -angle, dx = R(-pθ) dy."""
+    x, cos, sin = _rotary_parts(x, positions, base, "rotary_embedding")
+    y = _rotate(x, cos, sin)
+    def vjp(dy):
+        return (_rotate(check_dout(dy, y.shape, "rotary_embedding"), cos, -sin),)
+    return y, vjp

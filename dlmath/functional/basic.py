@@ -15,14 +15,15 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_float_array
+from .._validate import check_axis as _check_axis  # noqa: F401 (dense, nn import these names)
+from .._validate import check_probs as _check_probs
+from .._validate import check_reduction as _check_reduction
 
 __all__ = [
     "linear", "sigmoid", "logsumexp", "softmax", "log_softmax", "softmax_jacobian",
     "cross_entropy", "cross_entropy_grad", "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_grad", "entropy", "kl_divergence"
 ]
-
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 def linear(x, W, b=None) -> np.ndarray:
@@ -53,48 +54,12 @@ def linear(x, W, b=None) -> np.ndarray:
 # helpers
 # ---------------------------------------------------------------------------
 
-def _check_axis(x: np.ndarray, axis: int, fn: str) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{fn}: axis must be an int, got {type(axis).__name__}")
-    if x.ndim == 0:
-        raise ValueError(f"{fn}: x must have at least 1 dim, got a scalar")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"{fn}: axis {axis} is out of range for shape {x.shape}")
-    return int(axis)
-
-
-def _check_reduction(reduction: str, fn: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
-        )
-    return reduction
-
-
 def _reduce(loss: np.ndarray, reduction: str):
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
     return loss
-
-
-def _check_probs(p, fn: str, name: str, axis: int, atol: float = 1e-6) -> np.ndarray:
-    """A probability vector along ``axis``: finite, >= 0, sums to 1 within ``atol``."""
-    p = as_float_array(p, fn, name)
-    axis = _check_axis(p, axis, fn)
-    if not np.all(np.isfinite(p)):
-        raise ValueError(f"{fn}: {name} must be finite probabilities, got NaN or inf")
-    if np.any(p < 0):
-        raise ValueError(f"{fn}: {name} must be non-negative probabilities, "
-                         f"got a minimum of {p.min():.3g}")
-    sums = p.sum(axis=axis)
-    if np.any(np.abs(sums - 1.0) > atol):
-        raise ValueError(
-            f"{fn}: {name} must sum to 1 along axis {axis} (tolerance {atol:g}), "
-            f"got sums in [{sums.min():.6g}, {sums.max():.6g}]"
-        )
-    return p
 
 
 # ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from . import init
 from .activation import GELU, ReLU, Sigmoid, Tanh
+from .attention import MultiheadAttention, TransformerEncoderLayer
 from .container import Sequential
 from .convert import from_torch, register
 from .dropout import Dropout
@@ -30,8 +31,11 @@ from .utils import clip_grad_norm_
 __all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Dropout", "BatchNorm1d",
            "LayerNorm", "Sequential", "CrossEntropyLoss", "MSELoss", "init", "clip_grad_norm_",
            "from_torch", "register"]
+__all__ += ["MultiheadAttention", "TransformerEncoderLayer"]
 
 for _cls in (Linear, ReLU, Sigmoid, Tanh, GELU, Dropout, BatchNorm1d, LayerNorm, Sequential,
              CrossEntropyLoss, MSELoss):
     register(_cls.__name__, _cls)
+register("MultiheadAttention", MultiheadAttention)
+register("TransformerEncoderLayer", TransformerEncoderLayer)
 del _cls

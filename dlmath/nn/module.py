@@ -54,6 +54,13 @@ class Module:
     def children(self) -> dict[str, "Module"]:
         return dict(self._children)
 
+    def __getattr__(self, name: str) -> "Module":
+        """Child layers as attributes, as in torch: ``block.norm1``, ``attn.out_proj``."""
+        children = self.__dict__.get("_children", {})
+        if name in children:
+            return children[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
     def _named(self, attr: str) -> Iterator[tuple[str, np.ndarray]]:
         yield from getattr(self, attr).items()
         for cname, child in self._children.items():

@@ -1,0 +1,183 @@
+"""Instructors' workflow, end to end: nbgrader releases a chapter notebook, autogrades a
+correct and a wrong submission (a student who comments out a check is caught), and
+exports full and partial scores; ``tools/grade.py`` writes per-exercise rows; the
+nbgrader metadata of every notebook is in sync with its solution and check cells."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlmath.student import nbgrader_metadata, sync_nbgrader
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "chapters/02_calculus_autodiff/04_autodiff_engine.ipynb"
+NBGRADER = ROOT / ".venv-instructor/bin/nbgrader"
+NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb")
+                   if ".ipynb_checkpoints" not in p.parts)
+
+WRONG_SOFTPLUS = (
+    "def softplus(a):\n"
+    "    e = np.exp(a.data)  # overflows for a = 800\n"
+    "    return Tensor.from_op(np.log(1 + e), (a,), lambda g: (g * e / (1 + e),),"
+    " 'softplus')\n"
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_nbgrader_metadata_is_in_sync(path):
+    assert not sync_nbgrader([path], check=True), \
+        f"run `python -m dlmath.student --sync chapters` to update {path.name}"
+
+
+def _course(tmp_path: Path) -> dict:
+    """A course folder whose kernel is this interpreter (nbgrader has its own venv)."""
+    kern = tmp_path / "jupyter" / "kernels" / "python3"
+    kern.mkdir(parents=True)
+    (kern / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (dlmath)", "language": "python"}))
+    (tmp_path / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path)!r}\n"
+        "c.CourseDirectory.course_id = 'dlmath'\n")
+    src = tmp_path / "source" / "ch02"
+    src.mkdir(parents=True)
+    shutil.copy(NOTEBOOK, src / NOTEBOOK.name)
+    env = dict(os.environ, JUPYTER_PATH=str(tmp_path / "jupyter"),
+               PATH=f"{NBGRADER.parent}{os.pathsep}{os.environ['PATH']}")
+    return env
+
+
+def _cells_by_id(nb: dict) -> dict:
+    return {c["metadata"]["nbgrader"]["grade_id"]: c for c in nb["cells"]
+            if "nbgrader" in c.get("metadata", {})}
+
+
+def test_nbgrader_releases_autogrades_and_exports(tmp_path):
+    assert NBGRADER.exists(), (
+        "nbgrader is missing: `make test` installs requirements-"
+        "instructor.txt into .venv-instructor"
+    )
+    env = _course(tmp_path)
+
+    def nbgrader(*args):
+        subprocess.run([str(NBGRADER), *args], cwd=tmp_path, env=env, check=True,
+                       capture_output=True, text=True, timeout=600)
+
+    nbgrader("generate_assignment", "ch02", "--force")
+    release = json.loads((tmp_path / "release/ch02" / NOTEBOOK.name).read_text())
+    text = json.dumps(release)
+    assert "BEGIN SOLUTION" not in text and "np.maximum(a.data, b.data)" not in text
+    source = json.loads(NOTEBOOK.read_text())
+    # alice submits the reference solutions; bob solves one exercise, gets the other
+    # wrong and comments out its check, which nbgrader restores from its checksum.
+    good = dict(release, cells=[dict(c) for c in release["cells"]])
+    sol = _cells_by_id(source)
+    for c in good["cells"]:
+        gid = c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if c["metadata"].get("nbgrader", {}).get("solution"):
+            c["source"] = sol[gid]["source"]
+    bad = json.loads(json.dumps(good))
+    ids = _cells_by_id(bad)
+    ids["check_softplus_solution"]["source"] = WRONG_SOFTPLUS
+    ids["check_softplus"]["source"] = "# ch02.check_softplus(softplus)\n"
+    for student, nb in [("alice", good), ("bob", bad)]:
+        d = tmp_path / "submitted" / student / "ch02"
+        d.mkdir(parents=True)
+        (d / NOTEBOOK.name).write_text(json.dumps(nb))
+    nbgrader("autograde", "ch02", "--create", "--force")
+    nbgrader("export")
+    rows = {
+        r["student_id"]: r for r in csv.DictReader((tmp_path / "grades.csv").open())
+    }
+    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) == 2.0
+    assert float(rows["bob"]["score"]) == 1.0
+
+    # the same submissions through the project's own grader: one row per exercise
+    out = tmp_path / "grades_by_exercise.csv"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools/grade.py"),
+            str(tmp_path / "submitted"),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    got = {(r["student"], r["exercise"]): r for r in csv.DictReader(out.open())}
+    assert got[("alice", "check_maximum")]["points"] == "1"
+    assert got[("alice", "check_softplus")]["points"] == "1"
+    assert got[("bob", "check_maximum")]["points"] == "1"
+    assert got[("bob", "check_softplus")]["points"] == "0"
+    assert "Exercise 2.6" in got[("bob", "check_softplus")]["message"]
+
+
+def test_metadata_marks_solution_and_graded_cells():
+    nb = nbgrader_metadata(json.loads(NOTEBOOK.read_text()))
+    meta = [
+        c["metadata"]["nbgrader"] for c in nb["cells"] if "nbgrader" in c["metadata"]
+    ]
+    assert [m["grade_id"] for m in meta] == [
+        "check_maximum_solution", "check_maximum", "check_softplus_solution",
+        "check_softplus"
+    ]
+    assert [m["solution"] for m in meta] == [True, False, True, False]
+    assert [m.get("points") for m in meta if m["grade"]] == [1, 1]
+    assert all(m["locked"] for m in meta if m["grade"])
+
+
+def _solution_lines(path: Path) -> set[str]:
+    """Distinctive lines (>= 25 characters) between a notebook's solution markers."""
+    lines, inside = set(), False
+    for c in json.loads(path.read_text())["cells"]:
+        if c["cell_type"] != "code":
+            continue
+        for line in "".join(c["source"]).splitlines():
+            s = line.strip()
+            if s in ("### BEGIN SOLUTION", "### END SOLUTION"):
+                inside = s.startswith("### BEGIN")
+            elif inside and len(s) >= 25 and not s.startswith("#"):
+                lines.add(s)
+    return lines
+
+
+def test_student_edition_builds_without_solution_text(tmp_path):
+    """`make student`'s book: built with -W, and no solution line on any page."""
+    import html
+    import re
+
+    out = tmp_path / "student"
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools/student_edition.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=1200,
+    )
+    # highlighted code is split into <span>s: compare the text a reader sees
+    pages = {p: html.unescape(re.sub(r"<[^>]+>", "", p.read_text(encoding="utf-8")))
+             for p in (out / "_build/html/chapters").rglob("*.html")}
+    assert len(pages) >= len(NOTEBOOKS)
+    for nb in NOTEBOOKS:
+        page = out / "_build/html" / nb.relative_to(ROOT).with_suffix(".html")
+        text = pages[page]
+        cells = json.loads(nb.read_text())["cells"]
+        checks = [line.strip() for c in cells if c["cell_type"] == "code"
+                  for line in "".join(c["source"]).splitlines()
+                  if re.fullmatch(r"\s*\w+\.check_\w+\(.*\)\s*", line)]
+        assert all(c in text for c in checks), \
+            "the search must find the code that is on the page (its check calls)"
+        assert "NotImplementedError" in text or not _solution_lines(nb)
+        leaked = [s for s in _solution_lines(nb) if s in text]
+        assert not leaked, f"{page.name} shows solution lines: {leaked[:3]}"
+        raw = page.read_text(encoding="utf-8")
+        assert f"blob/main/student/{nb.relative_to(ROOT)}" in raw, \
+            "the Colab link must open the student notebook"
