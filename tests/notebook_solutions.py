@@ -1,4 +1,4 @@
-"""Reference solutions come from the notebooks' own solution cells, never retyped in tests.
+"""Reference solutions from the notebooks' own solution cells, never retyped in tests.
 
 ``solutions(path)`` runs a notebook's setup cell (the Colab install line
 becomes ``pass``) and then every cell holding ``### BEGIN SOLUTION``, and
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _python(src: str) -> str:
-    """IPython magics (``%pip ...``, ``!cmd``) become ``pass``, keeping the indentation."""
+    """IPython magics (``%pip ...``, ``!cmd``) become ``pass``, keeping the indent."""
     return re.sub(r"^(\s*)[%!].*$", r"\1pass", src, flags=re.M)
 
 
@@ -33,7 +33,8 @@ def _namespace(path: str) -> dict:
 
 
 def solutions(path: str) -> dict:
-    """The names defined by the setup cell and the solution cells of ``path`` (from the root)."""
+    """The names that the setup and solution cells of ``path`` (from the root)
+    define."""
     return dict(_namespace(path))
 
 

@@ -75,18 +75,30 @@ def test_notebook_anatomy(path):
     setup = _src(code[0])
     repo = CONFIG["repository"]["url"].rstrip("/")
     branch = CONFIG["repository"].get("branch", "main")
-    assert '"google.colab" in sys.modules' in setup, "first code cell must be the Colab setup cell"
-    assert f"git+{repo}@{branch}" in setup, \
-        f"the Colab cell must install dlmath from _config.yml's repository ({repo}@{branch})"
-    assert re.search(r"^\s*dlmath\.seed\(", setup, re.M), "setup cell must call dlmath.seed(...)"
+    assert '"google.colab" in sys.modules' in setup, (
+        "first code cell must be the Colab setup cell"
+    )
+    assert f"git+{repo}@{branch}" in setup, (
+        "the Colab cell must install dlmath from _config.yml's repository "
+        f"({repo}@{branch})"
+    )
+    assert re.search(r"^\s*dlmath\.seed\(", setup, re.M), (
+        "setup cell must call dlmath.seed(...)"
+    )
     src = "\n".join(_src(c) for c in code)
-    assert re.search(r"^\s*(import dlmath|from dlmath)", src, re.M), "must import dlmath"
+    assert re.search(r"^\s*(import dlmath|from dlmath)", src, re.M), (
+        "must import dlmath"
+    )
     assert re.search(r"^\s*import torch", src, re.M), "must import torch"
-    assert "assert_close(" in src, "must check something against torch with assert_close"
+    assert "assert_close(" in src, (
+        "must check something against torch with assert_close"
+    )
     assert "dlmath.device()" in src or "device=dev" in src, \
         "torch references must run on dlmath.device()"
     first_md = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
-    assert _src(first_md).lstrip().startswith("# "), "must open with a '# Title' markdown cell"
+    assert _src(first_md).lstrip().startswith("# "), (
+        "must open with a '# Title' markdown cell"
+    )
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
 
 
@@ -94,15 +106,23 @@ def test_notebook_anatomy(path):
 def test_notebook_was_executed_in_order_without_errors(path):
     code = _code(_load(path))
     counts = [c["execution_count"] for c in code]
-    assert counts == list(range(1, len(code) + 1)), \
-        f"re-execute top to bottom in a fresh kernel (tools/execute_notebooks.py); counts {counts}"
+    assert counts == list(range(1, len(code) + 1)), (
+        "re-execute top to bottom in a fresh kernel (tools/execute_notebooks.py); "
+        f"counts {counts}"
+    )
     for c in code:
         tags = c.get("metadata", {}).get("tags", [])
         for o in c.get("outputs", []):
             if o["output_type"] == "error":
-                assert "raises-exception" in tags, f"stored error {o['ename']} in:\n{_src(c)[:200]}"
-            text = json.dumps(o.get("text", "")) + json.dumps(o.get("data", {}).get("text/plain", ""))
-            assert not re.search(r"/(root|tmp|work|home)/", text), "an output shows a machine path"
+                assert "raises-exception" in tags, (
+                    f"stored error {o['ename']} in:\n{_src(c)[:200]}"
+                )
+            text = json.dumps(o.get("text", "")) + json.dumps(
+                o.get("data", {}).get("text/plain", "")
+            )
+            assert not re.search(r"/(root|tmp|work|home)/", text), (
+                "an output shows a machine path"
+            )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
@@ -120,7 +140,9 @@ def test_chapter_has_index_notebooks_and_exercises(chapter):
             exercises += 1
             assert "### END SOLUTION" in src
             tags = c.get("metadata", {}).get("tags", [])
-            assert "hide-input" in tags, f"{path.name}: solution cells are tagged hide-input"
+            assert "hide-input" in tags, (
+                f"{path.name}: solution cells are tagged hide-input"
+            )
             nxt = _src(code[i + 1]) if i + 1 < len(code) else ""
             assert re.search(r"\bcheck_\w+\(", nxt), \
                 f"{path.name}: the cell after a solution must run its autograded check"

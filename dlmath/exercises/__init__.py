@@ -62,7 +62,7 @@ def _name(fn: Callable) -> str:
 
 def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[Any]], *,
                    title: str, rtol: float, atol: float, hint: str = "") -> None:
-    """Compare ``fn(*args)`` with ``reference(*args)`` (a torch computation), case by case.
+    """Compare ``fn(*args)`` with ``reference(*args)`` (torch), case by case.
 
     Inputs are copied before each call, so a function that modifies its
     arguments in place cannot change what the reference sees.

@@ -42,7 +42,6 @@ def check_log_softmax_jacobian(fn, *, seed: int = 201) -> None:
 
 def check_grad_least_squares(fn, *, seed: int = 202) -> None:
     """Exercise 2.2: ∇ₓ ‖A x - b‖²."""
-    import torch
 
     title = "Exercise 2.2 grad_least_squares"
     refuse_calls(fn, {"torch", "numerical_grad"}, title=title,
@@ -99,7 +98,6 @@ def check_five_point_derivative(fn, *, seed: int = 204) -> None:
     halved (h = 0.1 → 0.05), which a second-order formula (ratio 4) or one that
     ignores the h it is given (ratio ≈ 1) cannot fake.
     """
-    import torch
 
     title = "Exercise 2.4 five_point_derivative"
     refuse_calls(fn, {"torch", "gradient", "numerical_grad", "derivative"}, title=title,
@@ -162,7 +160,8 @@ def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str,
             raise AssertionError(f"{title}: not attempted yet — replace the `raise "
                                  f"NotImplementedError` line with your code") from None
         except Exception as exc:
-            raise AssertionError(f"{title}: {name_fn} raised {type(exc).__name__}: {exc} "
+            raise AssertionError(f"{title}: {name_fn} raised "
+                                 f"{type(exc).__name__}: {exc} "
                                  f"on test case {i} (shapes {shapes})") from None
         if not isinstance(out, Tensor):
             raise AssertionError(f"{title}: {name_fn} must return a dlmath Tensor, "
@@ -177,8 +176,9 @@ def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str,
             assert_close(out.data, expected, rtol=1e-10, atol=1e-12, name="forward",
                          against="torch", verbose=False)
         except AssertionError as exc:
-            raise AssertionError(f"{title}: {name_fn} gives wrong forward values on test "
-                                 f"case {i} (shapes {shapes}): {exc}. Hint: {hint}") from None
+            raise AssertionError(
+                f"{title}: {name_fn} gives wrong forward values on test "
+                f"case {i} (shapes {shapes}): {exc}. Hint: {hint}") from None
         if not out.requires_grad or out._backward is None:
             raise AssertionError(f"{title}: the output is not connected to the inputs' "
                                  f"graph; build it with Tensor.from_op(data, parents, "
@@ -193,7 +193,8 @@ def _check_op(fn: Callable, torch_fn: Callable, cases, *, title: str, hint: str,
         for k, (mine, theirs) in enumerate(zip(inputs, refs)):
             name = "abcdefgh"[k]
             if mine.grad is None:
-                raise AssertionError(f"{title}: no gradient reached input {name} on test "
+                raise AssertionError(f"{title}: no gradient reached input {name} "
+                                     f"on test "
                                      f"case {i}")
             try:
                 assert_close(mine.grad, theirs.grad, rtol=1e-10, atol=1e-12,

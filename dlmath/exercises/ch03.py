@@ -203,7 +203,6 @@ def check_gaussian_mean_posterior(fn, *, seed: int = 307) -> None:
 # ----------------------------------------------------- Notebook 3.5: latent variables
 def check_kl_diag_gaussians(fn, *, seed: int = 38) -> None:
     """Exercise 3.8: KL(N(μ₀, diag e^{lv₀}) ‖ N(μ₁, diag e^{lv₁})) per row of (N, d)."""
-    import torch
     from torch.distributions import Independent, Normal, kl_divergence
 
     title = "Exercise 3.8 kl_diag_gaussians"

@@ -150,7 +150,8 @@ def check_nesterov(fn, *, seed: int = 405) -> None:
               1e-3, 0.8, 80),
              (quadratic_grad, g.standard_normal(3), 0.05, 0.5, 30)]
     check_function(fn, lambda gr, x0, lr, mu, steps: torch_trajectory(
-        "SGD", lambda x: (None, gr(x)), x0, steps, lr=lr, momentum=mu, nesterov=True), cases,
+        "SGD", lambda x: (None, gr(x)), x0, steps, lr=lr, momentum=mu,
+        nesterov=True), cases,
         title=title, rtol=1e-10, atol=1e-12,
         hint="the first step initialises the buffer with the gradient itself; the "
              "step then looks ahead: it is not along the buffer alone")
