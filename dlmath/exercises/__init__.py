@@ -13,7 +13,14 @@ import numpy as np
 
 from ..check import assert_close, to_numpy
 
-__all__ = ["check_function"]
+__all__ = ["check_function", "rng"]
+
+
+def rng(seed: int) -> np.random.Generator:
+    """A fresh generator for one check's cases: the same seed, the same cases."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    return np.random.default_rng(int(seed))
 
 
 def _describe(args: Sequence[Any]) -> str:
