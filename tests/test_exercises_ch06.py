@@ -223,7 +223,7 @@ def test_failure_message_names_the_case_and_the_list_of_weights():
         ch06.check_layer_grad_norms(WRONG["layer_grad_norms"][0])
     msg = str(err.value)
     assert "Exercise 6.1" in msg and "test case 1" in msg
-    assert "[shape (7, 5), shape (4, 7)]" in msg      # the weights, described one by one
+    assert "[shape (7, 5), shape (4, 7)]" in msg  # the weights, described one by one
 
 
 # ---- hidden cases: the instructor's calls (another seed) accept the solutions too
