@@ -22,7 +22,7 @@ export MKL_NUM_THREADS ?= 1
 # nbgrader lives in its own venv (requirements-instructor.txt).
 INSTRUCTOR := .venv-instructor
 
-.PHONY: book test unit student grade execute constraints clean
+.PHONY: book test unit student grade execute constraints bench gpu-check browser clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,14 +43,34 @@ book: $(VENV)/.installed
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-## Run every test: dlmath unit tests, every notebook under nbval, structure, book build.
-test: $(VENV)/.installed $(INSTRUCTOR)/.installed
+## Run every test: dlmath unit tests, every notebook under nbval, structure, ruff,
+## the book build and every page of it read in headless Chromium.
+test: $(VENV)/.installed $(INSTRUCTOR)/.installed browser
 	$(BIN)/python -m pytest
+
+## Headless Chromium for tests/test_browser.py (Debian's package; CI runs as root).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+## Notebook run times and dlmath-vs-torch kernel ratios -> book/performance.md.
+## `make bench BENCH_ARGS=--build-times` also times a cold and a warm book build.
+bench: $(VENV)/.installed
+	$(BIN)/python tools/bench.py $(BENCH_ARGS)
+
+## Every torch comparison (unit tests, notebooks) with torch on CUDA; says so and
+## does nothing on a machine without a GPU. Runs with .venv's Python if there is
+## one (`make book TORCH=torch` lets pip pick a CUDA build), else python3; on a
+## GPU server with its own PyTorch: `make gpu-check GPU_PYTHON=python3`.
+GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+gpu-check:
+	$(GPU_PYTHON) tools/gpu_check.py
 
 ## Only the dlmath unit tests (no notebooks, no book build): a minute, not many.
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest -o addopts="-ra -p no:cacheprovider -n 2" tests \
-		--ignore=tests/test_book.py --ignore=tests/test_structure.py
+		--ignore=tests/test_book.py --ignore=tests/test_browser.py \
+		--ignore=tests/test_structure.py
 
 ## The student edition: student/ (notebooks without solutions) and its book.
 student: $(VENV)/.installed

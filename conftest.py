@@ -15,7 +15,7 @@ _LONG_DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d{6,})(?![\d.])")
 
 
 def round_floats(text: str, decimals: int = 5) -> str:
-    """Every decimal number with more than ``decimals`` decimals, rounded to ``decimals``."""
+    """Every decimal number with more than ``decimals`` decimals, rounded to them."""
     return _LONG_DECIMAL.sub(lambda m: f"{float(m.group(1)):.{decimals}f}", text)
 
 

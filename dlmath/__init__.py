@@ -19,8 +19,20 @@ from __future__ import annotations
 
 from ._random import rng, seed
 from ._device import device
-from . import autodiff, check, data, functional, landscapes, linalg, nn, optim, probability
+from . import (
+    autodiff,
+    check,
+    data,
+    functional,
+    landscapes,
+    linalg,
+    nn,
+    optim,
+    probability,
+)
 
-__all__ = ["seed", "rng", "device", "autodiff", "check", "data", "functional", "landscapes",
-           "linalg", "optim", "nn", "probability"]
+__all__ = [
+    "seed", "rng", "device", "autodiff", "check", "data", "functional", "landscapes",
+    "linalg", "optim", "nn", "probability"
+]
 __version__ = "0.1.0"

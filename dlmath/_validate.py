@@ -13,8 +13,14 @@ import numpy as np
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def as_float_array(x: Any, fn: str, name: str, *, ndim: int | Sequence[int] | None = None,
-                   layout: str = "") -> np.ndarray:
+def as_float_array(
+    x: Any,
+    fn: str,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    layout: str = "",
+) -> np.ndarray:
     """Convert ``x`` to a float numpy array, checking its dtype and rank.
 
     Integers and booleans are promoted to float64; float32 stays float32.
@@ -26,7 +32,9 @@ def as_float_array(x: Any, fn: str, name: str, *, ndim: int | Sequence[int] | No
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{fn}: {name} must be array-like of numbers, got {type(x).__name__}") from exc
+        raise TypeError(
+            f"{fn}: {name} must be array-like of numbers, got {type(x).__name__}"
+        ) from exc
     if arr.dtype.kind in "biu":
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
@@ -37,7 +45,9 @@ def as_float_array(x: Any, fn: str, name: str, *, ndim: int | Sequence[int] | No
         if arr.ndim not in allowed:
             dims = " or ".join(str(d) for d in allowed)
             lay = f" {layout}" if layout else ""
-            raise ValueError(f"{fn}: {name} must have {dims} dims{lay}, got shape {arr.shape}")
+            raise ValueError(
+                f"{fn}: {name} must have {dims} dims{lay}, got shape {arr.shape}"
+            )
     return arr
 
 
@@ -51,7 +61,9 @@ def check_int(value: Any, fn: str, name: str, *, minimum: int | None = None) -> 
 
 def check_number(value: Any, fn: str, name: str) -> float:
     """A finite real number (not a bool), as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, bool) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__}")
     if not math.isfinite(value):
         raise ValueError(f"{fn}: {name} must be finite, got {value}")
@@ -59,7 +71,7 @@ def check_number(value: Any, fn: str, name: str) -> float:
 
 
 def check_nonneg(value: Any, fn: str, name: str, what: str = "") -> float:
-    """A finite number >= 0; ``what`` (e.g. ``"learning rate"``) words the message as torch's
+    """A finite number >= 0; ``what`` (``"learning rate"``) words the message as torch's
     ``Invalid learning rate: ...``."""
     v = check_number(value, fn, name)
     if not v >= 0.0:
@@ -89,7 +101,7 @@ def check_axis(x: np.ndarray, axis: Any, fn: str) -> int:
 
 
 def check_axes(shape: tuple[int, ...], axis: Any, fn: str) -> tuple[int, ...]:
-    """``axis`` (None: all, an int or a sequence of ints) as non-negative axes of ``shape``."""
+    """``axis`` (None: all, an int or a sequence of ints) as non-negative axes."""
     ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
@@ -103,7 +115,9 @@ def check_axes(shape: tuple[int, ...], axis: Any, fn: str) -> tuple[int, ...]:
             raise TypeError(f"{fn}: axis must be None, an int or a tuple of ints, "
                             f"got {axis!r}")
         if not -ndim <= ax < max(ndim, 1):
-            raise ValueError(f"{fn}: axis {ax} is out of range for shape {tuple(shape)}")
+            raise ValueError(
+                f"{fn}: axis {ax} is out of range for shape {tuple(shape)}"
+            )
         out.append(int(ax) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{fn}: axis {axis!r} repeats an axis")
@@ -112,12 +126,16 @@ def check_axes(shape: tuple[int, ...], axis: Any, fn: str) -> tuple[int, ...]:
 
 def check_reduction(reduction: Any, fn: str) -> str:
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        raise ValueError(
+            f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
+        )
     return reduction
 
 
-def check_probs(p: Any, fn: str, name: str, axis: int, atol: float = 1e-6) -> np.ndarray:
-    """A probability vector along ``axis``: finite, >= 0, summing to 1 within ``atol``."""
+def check_probs(
+    p: Any, fn: str, name: str, axis: int, atol: float = 1e-6
+) -> np.ndarray:
+    """A probability vector along ``axis``: finite, >= 0, sums to 1 within ``atol``."""
     p = as_float_array(p, fn, name)
     axis = check_axis(p, axis, fn)
     if not np.all(np.isfinite(p)):
@@ -127,8 +145,10 @@ def check_probs(p: Any, fn: str, name: str, axis: int, atol: float = 1e-6) -> np
                          f"got a minimum of {p.min():.3g}")
     sums = p.sum(axis=axis)
     if np.any(np.abs(sums - 1.0) > atol):
-        raise ValueError(f"{fn}: {name} must sum to 1 along axis {axis} (tolerance {atol:g}), "
-                         f"got sums in [{sums.min():.6g}, {sums.max():.6g}]")
+        raise ValueError(
+            f"{fn}: {name} must sum to 1 along axis {axis} (tolerance {atol:g}), "
+            f"got sums in [{sums.min():.6g}, {sums.max():.6g}]"
+        )
     return p
 
 

@@ -96,8 +96,10 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data: np.ndarray = _as_data(data, keep_bool=True)
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating-point tensors can require a gradient, "
-                            f"got dtype {self.data.dtype}")
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require a gradient, "
+                f"got dtype {self.data.dtype}"
+            )
         self.requires_grad: bool = bool(requires_grad)
         self.grad: np.ndarray | None = None
         self._parents: tuple[Tensor, ...] = ()
@@ -163,14 +165,17 @@ class Tensor:
         return Tensor(_as_data(other, f"Tensor op with {type(other).__name__}"))
 
     # ---- elementwise binary operations (numpy broadcasting) -------------------
-    def _binary(self, other: Any, name: str, reflected: bool = False) -> tuple["Tensor", "Tensor"]:
+    def _binary(
+        self, other: Any, name: str, reflected: bool = False
+    ) -> tuple["Tensor", "Tensor"]:
         o = self._lift(other)
         a, b = (o, self) if reflected else (self, o)
         try:
             np.broadcast_shapes(a.shape, b.shape)
         except ValueError:
-            raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast "
-                             f"together") from None
+            raise ValueError(
+                f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together"
+            ) from None
         return a, b
 
     @staticmethod
@@ -203,7 +208,8 @@ class Tensor:
         out = a.data ** b.data
 
         def backward(g):
-            # ∂(aᵇ)/∂a = b aᵇ⁻¹, taken as 0 where b = 0 (like torch); at a = 0 with b < 1
+            # ∂(aᵇ)/∂a = b aᵇ⁻¹, taken as 0 where b = 0 (like torch); at a = 0 with b <
+            # 1
             # it is inf (or nan times 0), as in torch: no warning, that is the value.
             with np.errstate(divide="ignore", invalid="ignore"):
                 da = np.where(b.data == 0, 0.0, g * b.data * a.data ** (b.data - 1))
@@ -212,7 +218,9 @@ class Tensor:
                 # ∂(aᵇ)/∂b = aᵇ ln a, taken as 0 where a = 0 and b >= 0 (torch's rule);
                 # a = 0, b < 0 gives inf · (-inf) = -inf, as in torch
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    db = np.where((a.data == 0) & (b.data >= 0), 0.0, g * out * np.log(a.data))
+                    db = np.where(
+                        (a.data == 0) & (b.data >= 0), 0.0, g * out * np.log(a.data)
+                    )
                 db = unbroadcast(db, b.shape)
             return unbroadcast(da, a.shape), db
         return Tensor.from_op(out, (a, b), backward, "**")
@@ -241,9 +249,11 @@ class Tensor:
                              f"got shapes {a.shape} and {b.shape}")
         k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
         if k_a != k_b:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
-                             f"{k_a} (last dim of the left) != {k_b} "
-                             f"({'only' if b.ndim == 1 else 'second-to-last'} dim of the right)")
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
+                f"{k_a} (last dim of the left) != {k_b} "
+                f"({'only' if b.ndim == 1 else 'second-to-last'} dim of the right)"
+            )
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
@@ -269,17 +279,24 @@ class Tensor:
     def _axes(self, axis, fn: str) -> tuple[int, ...]:
         return check_axes(self.shape, axis, fn)
 
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        """Sum over ``axis`` (all axes if None), like ``torch.sum(dim=..., keepdim=...)``."""
+    def sum(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False
+    ) -> "Tensor":
+        """Sum over ``axis`` (all if None), like ``torch.sum(dim=..., keepdim=...)``."""
         a, axes = self, self._axes(axis, "sum")
 
         def backward(g):  # ∂(Σᵢ aᵢ)/∂aⱼ = 1: copy g back along the summed axes
             if not keepdims:
                 g = np.expand_dims(g, axes)
             return (np.broadcast_to(g, a.shape),)
-        return Tensor.from_op(a.data.sum(axis=axes, keepdims=keepdims), (a,), backward, "sum")
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+        return Tensor.from_op(
+            a.data.sum(axis=axes, keepdims=keepdims), (a,), backward, "sum"
+        )
+
+    def mean(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False
+    ) -> "Tensor":
         """Mean over ``axis``: the sum divided by the number of summed elements."""
         axes = self._axes(axis, "mean")
         count = int(np.prod([self.shape[ax] for ax in axes])) if self.ndim else 1
@@ -320,11 +337,12 @@ class Tensor:
     def relu(self) -> "Tensor":
         a = self
 
-        def backward(g):  # relu'(x) = 1 if x > 0 else 0 (the subgradient 0 at 0, like torch)
+        # relu'(x) = 1 if x > 0 else 0 (the subgradient 0 at 0, like torch)
+        def backward(g):
             return (g * (a.data > 0),)
         return Tensor.from_op(np.maximum(a.data, 0), (a,), backward, "relu")
 
-    # ---- shape operations ---------------------------------------------------------------
+    # ---- shape operations ------------------------------------------------------------
     def reshape(self, *shape) -> "Tensor":
         """Same numbers, new shape (``-1`` allowed); accepts ints or one tuple."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -341,10 +359,12 @@ class Tensor:
         return Tensor.from_op(out, (a,), backward, "reshape")
 
     def permute(self, *dims) -> "Tensor":
-        """Reorder the dims like ``torch.permute`` (``numpy.transpose``): ints or one tuple."""
+        """Reorder dims like ``torch.permute`` (``np.transpose``): ints or a tuple."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
+        if not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims
+        ):
             raise TypeError(f"permute: dims must be ints, got {dims!r}")
         perm = tuple(int(d) for d in dims)
         n = max(self.ndim, 1)
@@ -360,7 +380,8 @@ class Tensor:
         return Tensor.from_op(a.data.transpose(perm), (a,), backward, "permute")
 
     def transpose(self, *dims) -> "Tensor":
-        """Swap two dims, like ``torch.transpose(x, dim0, dim1)`` (``x.transpose(-2, -1)``
+        """Swap two dims, like ``torch.transpose(x, dim0, dim1)``
+        (``x.transpose(-2, -1)``
         transposes every matrix of a batch). For other orders use ``permute``."""
         if len(dims) != 2:
             raise TypeError(f"transpose: expected two dims (dim0, dim1) to swap, like "
@@ -371,7 +392,9 @@ class Tensor:
             if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
                 raise TypeError(f"transpose: dims must be ints, got {dims!r}")
             if not -n <= d < n:
-                raise ValueError(f"transpose: dim {d} is out of range for shape {self.shape}")
+                raise ValueError(
+                    f"transpose: dim {d} is out of range for shape {self.shape}"
+                )
         perm = list(range(self.ndim))
         if self.ndim:
             i, j = int(dims[0]) % n, int(dims[1]) % n
@@ -390,7 +413,9 @@ class Tensor:
         mask if it is boolean (``Tensor(x > 0)``), else integer positions.
         """
         if isinstance(index, Tensor):
-            index = index.data if index.dtype == np.bool_ else index.data.astype(np.intp)
+            index = (
+                index.data if index.dtype == np.bool_ else index.data.astype(np.intp)
+            )
         a = self
 
         def backward(g):  # scatter-add: each selected copy sends its gradient home
@@ -399,9 +424,9 @@ class Tensor:
             return (full,)
         return Tensor.from_op(a.data[index], (a,), backward, "index")
 
-    # ---- the backward pass ------------------------------------------------------------
+    # ---- the backward pass -----------------------------------------------------------
     def backward(self, grad: Any = None) -> None:
-        """Reverse-mode differentiation: add ``∂self/∂x`` (times ``grad``) into every ``x.grad``.
+        """Reverse mode: add ``∂self/∂x`` (times ``grad``) into every ``x.grad``.
 
         A scalar (one-element) output needs no ``grad`` (it defaults to 1);
         otherwise ``grad`` must have ``self``'s shape and the pass computes the
@@ -412,15 +437,19 @@ class Tensor:
                                "graph (create its inputs with requires_grad=True)")
         if grad is None:
             if self.data.size != 1:
-                raise ValueError(f"backward: grad can be omitted only for a scalar output; "
-                                 f"this output has shape {self.shape}, so pass a grad of "
-                                 f"that shape")
+                raise ValueError(
+                    f"backward: grad can be omitted only for a scalar output; "
+                    f"this output has shape {self.shape}, so pass a grad of "
+                    f"that shape"
+                )
             grad = np.ones(self.shape, dtype=self.dtype)
         else:
             grad = _as_data(grad, "backward")
             if grad.shape != self.shape:
-                raise ValueError(f"backward: grad must have the output's shape {self.shape}, "
-                                 f"got shape {grad.shape}")
+                raise ValueError(
+                    f"backward: grad must have the output's shape {self.shape}, "
+                    f"got shape {grad.shape}"
+                )
         grads: dict[int, np.ndarray] = {id(self): grad}
         for node in reversed(topological_order(self)):
             g = grads.pop(id(node), None)
@@ -433,21 +462,25 @@ class Tensor:
                 continue
             parent_grads = node._backward(g)
             if len(parent_grads) != len(node._parents):
-                raise ValueError(f"backward of op '{node.op}' returned {len(parent_grads)} "
-                                 f"gradients for {len(node._parents)} inputs")
+                raise ValueError(
+                    f"backward of op '{node.op}' returned {len(parent_grads)} "
+                    f"gradients for {len(node._parents)} inputs"
+                )
             for p, gp in zip(node._parents, parent_grads):
                 if not p.requires_grad:
                     continue
                 gp = np.asarray(gp)
                 if gp.shape != p.shape:
-                    raise ValueError(f"backward of op '{node.op}' returned a gradient of "
-                                     f"shape {gp.shape} for an input of shape {p.shape}")
+                    raise ValueError(
+                        f"backward of op '{node.op}' returned a gradient of "
+                        f"shape {gp.shape} for an input of shape {p.shape}"
+                    )
                 # the chain rule sums over all paths: add, never overwrite
                 grads[id(p)] = grads[id(p)] + gp if id(p) in grads else gp
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
-    """Every node that ``root`` depends on (and that requires grad), parents before children.
+    """Every node ``root`` depends on (that requires grad), parents before children.
 
     Iterative depth-first search with an explicit stack, so a chain of
     100,000 operations needs no recursion. Reversing the list gives the

@@ -15,7 +15,9 @@ import numpy as np
 
 from ._validate import as_float_array, check_positive
 
-__all__ = ["to_numpy", "to_torch", "assert_close", "numerical_grad", "check_vjp", "check_layer"]
+__all__ = [
+    "to_numpy", "to_torch", "assert_close", "numerical_grad", "check_vjp", "check_layer"
+]
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -24,7 +26,9 @@ def to_numpy(x: Any) -> np.ndarray:
         return x.detach().cpu().resolve_conj().numpy().copy()
     arr = np.array(x)
     if arr.dtype == object:
-        raise TypeError(f"to_numpy: expected an array, a tensor or a number, got {type(x).__name__}")
+        raise TypeError(
+            f"to_numpy: expected an array, a tensor or a number, got {type(x).__name__}"
+        )
     return arr
 
 
@@ -63,7 +67,8 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
     the relative error is ``max|a - e| / max|e|`` (omitted when expected is all zeros).
     """
     for tol_name, tol in (("rtol", rtol), ("atol", atol)):
-        # NaN would make every `diff > bound` False (and inf every bound infinite): a check
+        # NaN would make every `diff > bound` False (and inf every bound infinite): a
+        # check
         # that cannot fail. Hence finite and >= 0, written so that NaN fails it.
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) \
                 or not (math.isfinite(tol) and tol >= 0):
@@ -74,7 +79,9 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
         raise TypeError(f"assert_close: {name} and {against} must be real numbers, "
                         f"got dtypes {a.dtype} and {e.dtype}")
     if a.shape != e.shape:
-        raise AssertionError(f"{name} has shape {a.shape} but {against} has shape {e.shape}")
+        raise AssertionError(
+            f"{name} has shape {a.shape} but {against} has shape {e.shape}"
+        )
     a, e = a.astype(np.float64), e.astype(np.float64)
     nan_a, nan_e = np.isnan(a), np.isnan(e)
     if not np.array_equal(nan_a, nan_e):
@@ -102,11 +109,14 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
             f"max abs err {max_abs:.3g}, max rel err {max_rel:.3g}; "
             f"worst at index {idx}: {a[flat]:.6g} vs {e[flat]:.6g}")
     if verbose:
-        rel = f", max rel err {max_rel:.1e}" if scale > 0 else ""  # no scale when expected is 0
+        # no scale when expected is 0
+        rel = f", max rel err {max_rel:.1e}" if scale > 0 else ""
         print(f"✓ {name} matches {against} (max abs err {max_abs:.1e}{rel})")
 
 
-def numerical_grad(f: Callable[[np.ndarray], Any], x: Any, eps: float = 1e-6) -> np.ndarray:
+def numerical_grad(
+    f: Callable[[np.ndarray], Any], x: Any, eps: float = 1e-6
+) -> np.ndarray:
     """Central-difference gradient of a scalar function ``f`` at ``x``.
 
     Implements ``df/dx_i ≈ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``,
@@ -134,11 +144,13 @@ def numerical_grad(f: Callable[[np.ndarray], Any], x: Any, eps: float = 1e-6) ->
 def _scalar(v: Any) -> float:
     arr = to_numpy(v)
     if arr.size != 1:
-        raise ValueError(f"numerical_grad: f must return a scalar, got shape {arr.shape}")
+        raise ValueError(
+            f"numerical_grad: f must return a scalar, got shape {arr.shape}"
+        )
     return float(arr.reshape(()))
 
 
-# --------------------------------------------------------------------------- VJPs and layers
+# ---------------------------------------------------------------------- VJPs and layers
 def _flat(out) -> list:
     """The arrays of a (possibly nested) tuple output, in order; None parts dropped."""
     if out is None:
@@ -157,9 +169,18 @@ def _rebuild(template, it):
     return next(it)
 
 
-def check_vjp(fn_vjp: Callable, torch_fn: Callable, inputs: Sequence[Any], *, rtol: float,
-              atol: float, name: str, against: str, seed: int = 0,
-              verbose: bool = True) -> None:
+def check_vjp(
+    fn_vjp: Callable,
+    torch_fn: Callable,
+    inputs: Sequence[Any],
+    *,
+    rtol: float,
+    atol: float,
+    name: str,
+    against: str,
+    seed: int = 0,
+    verbose: bool = True,
+) -> None:
     """Check a hand-derived ``(y, vjp) = fn_vjp(*inputs)`` against torch autograd.
 
     ``torch_fn`` computes the same output from float64 tensors on
@@ -188,9 +209,18 @@ def check_vjp(fn_vjp: Callable, torch_fn: Callable, inputs: Sequence[Any], *, rt
         if grads[i] is None:
             raise AssertionError(f"{name}: the VJP returned None for input {i}, "
                                  f"which torch differentiates")
-        assert_close(grads[i], r, rtol=rtol, atol=atol, name=f"{name} gradient of input {i}",
-                     against=against, verbose=False)
-        worst = max(worst, float(np.max(np.abs(to_numpy(grads[i]) - to_numpy(r)), initial=0)))
+        assert_close(
+            grads[i],
+            r,
+            rtol=rtol,
+            atol=atol,
+            name=f"{name} gradient of input {i}",
+            against=against,
+            verbose=False,
+        )
+        worst = max(
+            worst, float(np.max(np.abs(to_numpy(grads[i]) - to_numpy(r)), initial=0))
+        )
     if verbose:
         print(f"✓ {name} VJP matches {against} autograd on {len(diff)} inputs "
               f"(max abs err {worst:.1e})")
@@ -200,9 +230,17 @@ def _is_float(a) -> bool:
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
-def check_layer(layer, module, *inputs: Any, rtol: float, atol: float, name: str | None = None,
-                seed: int = 0, forward_kwargs: dict | None = None,
-                verbose: bool = True) -> dict:
+def check_layer(
+    layer,
+    module,
+    *inputs: Any,
+    rtol: float,
+    atol: float,
+    name: str | None = None,
+    seed: int = 0,
+    forward_kwargs: dict | None = None,
+    verbose: bool = True,
+) -> dict:
     """Same weights, same input: same output and same gradients as the torch ``module``.
 
     ``layer`` is a ``dlmath.nn`` layer (e.g. ``Linear.from_torch(module)``);
@@ -229,12 +267,23 @@ def check_layer(layer, module, *inputs: Any, rtol: float, atol: float, name: str
     out_t = module(*ts, **tkw)
     mine, ref = _flat(out), _flat(out_t)
     if len(mine) != len(ref):
-        raise AssertionError(f"{name}: forward returned {len(mine)} arrays, torch {len(ref)}")
+        raise AssertionError(
+            f"{name}: forward returned {len(mine)} arrays, torch {len(ref)}"
+        )
     errors = {}
     for k, (a, e) in enumerate(zip(mine, ref)):
-        assert_close(a, e, rtol=rtol, atol=atol, name=f"{name} output {k}", against="torch",
-                     verbose=False)
-        errors[f"output {k}"] = float(np.max(np.abs(to_numpy(a) - to_numpy(e)), initial=0))
+        assert_close(
+            a,
+            e,
+            rtol=rtol,
+            atol=atol,
+            name=f"{name} output {k}",
+            against="torch",
+            verbose=False,
+        )
+        errors[f"output {k}"] = float(
+            np.max(np.abs(to_numpy(a) - to_numpy(e)), initial=0)
+        )
     g = np.random.default_rng(seed)
     cots = [g.standard_normal(np.shape(a)) for a in mine]
     dx = layer.backward(_rebuild(out, iter(cots)))
@@ -250,17 +299,29 @@ def check_layer(layer, module, *inputs: Any, rtol: float, atol: float, name: str
         r = torch.zeros_like(diff_in[k]) if r is None else r
         assert_close(d, r, rtol=rtol, atol=atol, name=f"{name} input gradient {k}",
                      against="torch autograd", verbose=False)
-        errors[f"d input {k}"] = float(np.max(np.abs(to_numpy(d) - to_numpy(r)), initial=0))
+        errors[f"d input {k}"] = float(
+            np.max(np.abs(to_numpy(d) - to_numpy(r)), initial=0)
+        )
     grads = layer.grads
     missing = sorted(set(params) - set(grads))
     if missing:
-        raise AssertionError(f"{name}: layer.grads has no entry for torch parameters {missing}")
+        raise AssertionError(
+            f"{name}: layer.grads has no entry for torch parameters {missing}"
+        )
     for (pname, p), r in zip(params.items(), ref_grads[len(diff_in):]):
         r = torch.zeros_like(p) if r is None else r
-        assert_close(grads[pname], r, rtol=rtol, atol=atol, name=f"{name} grads[{pname!r}]",
-                     against="torch autograd", verbose=False)
-        errors[f"d {pname}"] = float(np.max(np.abs(to_numpy(grads[pname]) - to_numpy(r)),
-                                            initial=0))
+        assert_close(
+            grads[pname],
+            r,
+            rtol=rtol,
+            atol=atol,
+            name=f"{name} grads[{pname!r}]",
+            against="torch autograd",
+            verbose=False,
+        )
+        errors[f"d {pname}"] = float(
+            np.max(np.abs(to_numpy(grads[pname]) - to_numpy(r)), initial=0)
+        )
     if verbose:
         n_out = sum(k.startswith("output") for k in errors)
         worst_f = max(v for k, v in errors.items() if k.startswith("output"))

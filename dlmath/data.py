@@ -11,8 +11,10 @@ import numpy as np
 
 from ._validate import as_float_array, check_int
 
-__all__ = ["Split", "stdlib_text", "load_digits", "train_test_split", "make_blobs", "make_moons",
-           "make_spirals", "make_linear_regression"]
+__all__ = [
+    "Split", "stdlib_text", "load_digits", "train_test_split", "make_blobs",
+    "make_moons", "make_spirals", "make_linear_regression"
+]
 
 
 class Split(NamedTuple):
@@ -24,20 +26,27 @@ class Split(NamedTuple):
 
 
 def train_test_split(X, y, test_fraction: float = 0.25, seed: int = 0) -> Split:
-    """Shuffle ``(X, y)`` with ``seed`` and split off ``test_fraction`` as the test set."""
+    """Shuffle ``(X, y)`` with ``seed``; split off ``test_fraction`` as the test set."""
     X, y = np.asarray(X), np.asarray(y)
     if X.shape[:1] != y.shape[:1]:
-        raise ValueError(f"train_test_split: X and y must have the same length, "
-                         f"got {X.shape[0] if X.ndim else 'scalar'} and {y.shape[0] if y.ndim else 'scalar'}")
+        raise ValueError(
+            f"train_test_split: X and y must have the same length, "
+            f"got {X.shape[0] if X.ndim else 'scalar'} "
+            f"and {y.shape[0] if y.ndim else 'scalar'}"
+        )
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"train_test_split: test_fraction must be in (0, 1), got {test_fraction}")
+        raise ValueError(
+            f"train_test_split: test_fraction must be in (0, 1), got {test_fraction}"
+        )
     perm = np.random.default_rng(seed).permutation(len(X))
     n_test = int(round(test_fraction * len(X)))
     test, train = perm[:n_test], perm[n_test:]
     return Split(X[train], y[train], X[test], y[test])
 
 
-def load_digits(*, images: bool = False, test_fraction: float = 0.25, seed: int = 0) -> Split:
+def load_digits(
+    *, images: bool = False, test_fraction: float = 0.25, seed: int = 0
+) -> Split:
     """scikit-learn's 1,797 handwritten digits (8x8 pixels), shipped with the package.
 
     Pixels are scaled from 0..16 to [0, 1] as float64. ``X`` has shape
@@ -120,14 +129,16 @@ def make_linear_regression(n: int = 100, d: int = 1, noise: float = 0.1, seed: i
 # Modules of Python's standard library whose docstrings make an English corpus:
 # a fixed list, imported in this order, so the text is the same on every run of
 # one Python version (it changes a little between versions).
-_CORPUS_MODULES = ("collections", "functools", "itertools", "json", "os", "pathlib", "re",
-                   "string", "textwrap", "typing", "argparse", "logging", "datetime",
-                   "decimal", "fractions", "statistics", "random", "heapq", "bisect", "csv",
-                   "shutil", "subprocess", "threading", "queue", "socket", "email", "http.client",
-                   "urllib.parse", "unittest", "doctest", "inspect", "dataclasses", "enum",
-                   "contextlib", "abc", "io", "tempfile", "zipfile", "tarfile", "pickle",
-                   "copy", "pprint", "difflib", "calendar", "locale", "gettext", "sqlite3",
-                   "xml.etree.ElementTree", "html.parser", "asyncio", "concurrent.futures")
+_CORPUS_MODULES = (
+    "collections", "functools", "itertools", "json", "os", "pathlib", "re", "string",
+    "textwrap", "typing", "argparse", "logging", "datetime", "decimal", "fractions",
+    "statistics", "random", "heapq", "bisect", "csv", "shutil", "subprocess",
+    "threading", "queue", "socket", "email", "http.client", "urllib.parse", "unittest",
+    "doctest", "inspect", "dataclasses", "enum", "contextlib", "abc", "io", "tempfile",
+    "zipfile", "tarfile", "pickle", "copy", "pprint", "difflib", "calendar", "locale",
+    "gettext", "sqlite3", "xml.etree.ElementTree", "html.parser", "asyncio",
+    "concurrent.futures"
+)
 
 
 def stdlib_text(max_chars: int | None = None) -> str:
@@ -142,8 +153,9 @@ def stdlib_text(max_chars: int | None = None) -> str:
     import importlib
     import inspect
 
-    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int)
-                                  or max_chars < 1):
+    if max_chars is not None and (
+        isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1
+    ):
         raise ValueError(f"stdlib_text: max_chars must be a positive int or None, "
                          f"got {max_chars!r}")
     seen, parts = set(), []
@@ -152,7 +164,9 @@ def stdlib_text(max_chars: int | None = None) -> str:
             mod = importlib.import_module(name)
         except ImportError:                     # e.g. a Python built without sqlite3
             continue
-        objs = [mod] + [getattr(mod, a) for a in sorted(vars(mod)) if not a.startswith("_")]
+        objs = [mod] + [
+            getattr(mod, a) for a in sorted(vars(mod)) if not a.startswith("_")
+        ]
         for obj in objs:
             if not (inspect.ismodule(obj) and obj is mod or inspect.isclass(obj)
                     or inspect.isfunction(obj)):

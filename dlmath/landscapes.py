@@ -39,7 +39,8 @@ def quadratic(xy, A=((1.0, 0.0), (0.0, 10.0)), b=(0.0, 0.0)):
 
 
 def rosenbrock(xy, a: float = 1.0, b: float = 100.0):
-    """``f = (a - x)² + b (y - x²)²``; minimum 0 at (a, a²) in a curved narrow valley."""
+    """``f = (a - x)² + b (y - x²)²``; minimum 0 at (a, a²) in a narrow curved
+    valley."""
     p = _points(xy, "rosenbrock")
     x, y = p[..., 0], p[..., 1]
     r = y - x ** 2

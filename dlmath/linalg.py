@@ -10,7 +10,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_axis, check_int, check_nonneg, check_positive
+from ._validate import (
+    as_float_array,
+    check_axis,
+    check_int,
+    check_nonneg,
+    check_positive,
+)
 
 __all__ = ["norm", "cosine_similarity", "matmul", "pinv", "matrix_rank", "lstsq",
            "power_iteration", "top_eigh", "align_signs", "PCA", "pca",
@@ -19,7 +25,7 @@ __all__ += ["solve_triangular", "cholesky", "gram_schmidt", "householder_qr", "q
 
 
 def norm(x, p: float = 2, axis: int = -1) -> np.ndarray:
-    """The p-norm ``(Σ_i |x_i|^p)^(1/p)`` along ``axis``; ``p=inf`` gives ``max_i |x_i|``.
+    """The p-norm ``(Σ_i |x_i|^p)^(1/p)`` along ``axis``; ``p=inf``: ``max_i |x_i|``.
 
     Same as ``torch.linalg.vector_norm(x, ord=p, dim=axis)``.
     """
@@ -39,7 +45,7 @@ def norm(x, p: float = 2, axis: int = -1) -> np.ndarray:
 
 
 def cosine_similarity(u, v, axis: int = -1, eps: float = 1e-8) -> np.ndarray:
-    """``cos θ = u·v / (‖u‖ ‖v‖)`` (Chapter 1.1, §4); each norm is clamped below at ``eps``.
+    """``cos θ = u·v / (‖u‖ ‖v‖)`` (Chapter 1.1, §4); norms clamped below at ``eps``.
 
     u, v broadcast against each other. Same as
     ``torch.nn.functional.cosine_similarity(u, v, dim=axis, eps=eps)``.
@@ -62,7 +68,9 @@ def _check_matmul(A, B, fn):
     A = as_float_array(A, fn, "A", ndim=2, layout="(m, k)")
     B = as_float_array(B, fn, "B", ndim=2, layout="(k, n)")
     if A.shape[1] != B.shape[0]:
-        raise ValueError(f"{fn}: inner dimensions differ: A is {A.shape}, B is {B.shape}")
+        raise ValueError(
+            f"{fn}: inner dimensions differ: A is {A.shape}, B is {B.shape}"
+        )
     return A, B
 
 
@@ -77,7 +85,9 @@ def matmul(A, B, view: str = "dot") -> np.ndarray:
     A, B = _check_matmul(A, B, "matmul")
     m, n = A.shape[0], B.shape[1]
     if view == "dot":
-        return np.array([[A[i] @ B[:, j] for j in range(n)] for i in range(m)]).reshape(m, n)
+        return np.array([[A[i] @ B[:, j] for j in range(n)] for i in range(m)]).reshape(
+            m, n
+        )
     if view == "column":
         C = np.zeros((m, n), dtype=np.result_type(A, B))
         for j in range(n):
@@ -116,13 +126,13 @@ def pinv(A, rtol: float | None = None) -> np.ndarray:
 
 
 def matrix_rank(A, rtol: float | None = None) -> int:
-    """Number of singular values above ``rtol * s_max`` (as ``torch.linalg.matrix_rank``)."""
+    """Number of singular values above ``rtol * s_max`` (as ``linalg.matrix_rank``)."""
     A, (_, s, _) = _svd(A, "matrix_rank")
     return int((s > _cutoff(s, A.shape, rtol, "matrix_rank")).sum())
 
 
 def lstsq(A, b, rtol: float | None = None) -> np.ndarray:
-    """Minimum-norm least-squares solution ``x = A⁺ b`` of ``min ‖A x - b‖²`` (Chapter 1.3, §2-3).
+    """Minimum-norm least squares ``x = A⁺ b`` of ``min ‖A x - b‖²`` (Ch. 1.3, §2-3).
 
     A: (m, n), b: (m,) or (m, k); returns (n,) or (n, k). Solving the normal
     equations ``AᵀA x = Aᵀb`` gives the same x when A has full column rank,
@@ -131,8 +141,10 @@ def lstsq(A, b, rtol: float | None = None) -> np.ndarray:
     A = as_float_array(A, "lstsq", "A", ndim=2, layout="(m, n)")
     b = as_float_array(b, "lstsq", "b", ndim=(1, 2), layout="(m,) or (m, k)")
     if b.shape[0] != A.shape[0]:
-        raise ValueError(f"lstsq: b must have m={A.shape[0]} rows to match A {A.shape}, "
-                         f"got shape {b.shape}")
+        raise ValueError(
+            f"lstsq: b must have m={A.shape[0]} rows to match A {A.shape}, "
+            f"got shape {b.shape}"
+        )
     return pinv(A, rtol) @ b
 
 
@@ -147,7 +159,7 @@ def _check_symmetric(A, fn):
 
 
 def power_iteration(A, num_iters: int = 1000, tol: float = 1e-12, seed: int = 0):
-    """Dominant eigenpair of a symmetric matrix by ``v ← A v / ‖A v‖`` (Chapter 1.4, §2).
+    """Dominant eigenpair of a symmetric matrix by ``v ← A v / ‖A v‖`` (Ch. 1.4, §2).
 
     The component of v along eigenvector i shrinks like ``|λ_i/λ_1|^t``, so
     convergence is geometric with ratio ``|λ_2/λ_1|``. Stops when the Rayleigh
@@ -176,10 +188,11 @@ def power_iteration(A, num_iters: int = 1000, tol: float = 1e-12, seed: int = 0)
 
 
 def top_eigh(A, k: int, num_iters: int = 5000, tol: float = 1e-14, seed: int = 0):
-    """The ``k`` eigenpairs of largest |λ| of a symmetric A, by power iteration + deflation.
+    """The ``k`` eigenpairs of largest |λ| of a symmetric A: power iteration, deflation.
 
     After finding ``(λ, v)`` we remove it: ``A ← A - λ v vᵀ`` has the same
-    eigenvectors with λ replaced by 0 (Chapter 1.4, §2). Returns ``(lams (k,), V (n, k))``.
+    eigenvectors with λ replaced by 0 (Chapter 1.4, §2).
+    Returns ``(lams (k,), V (n, k))``.
     """
     A = _check_symmetric(A, "top_eigh").copy()
     k = check_int(k, "top_eigh", "k", minimum=1)
@@ -234,7 +247,8 @@ def pca(X, k: int) -> PCA:
     mean = X.mean(axis=0)
     _, s, Vt = np.linalg.svd(X - mean, full_matrices=False)
     var = s ** 2 / (N - 1)
-    # the ratio from s / s_max, so that data of magnitude 1e-180 (whose squares underflow
+    # the ratio from s / s_max, so that data of magnitude 1e-180 (whose squares
+    # underflow
     # to 0) still gives ratios summing to 1, not 0 / 0
     r = (s / s[0]) ** 2 if s[0] > 0 else np.zeros_like(s)
     ratio = r / r.sum() if r.sum() > 0 else r
@@ -242,7 +256,8 @@ def pca(X, k: int) -> PCA:
 
 
 def pca_transform(model: PCA, X) -> np.ndarray:
-    """Coordinates ``Z = (X - mean) Vₖ`` of X in the principal directions: (N, d) -> (N, k)."""
+    """Coordinates ``Z = (X - mean) Vₖ`` in the principal directions: (N, d) -> (N,
+    k)."""
     X = as_float_array(X, "pca_transform", "X", ndim=2, layout="(N, d)")
     if X.shape[1] != model.mean.shape[0]:
         raise ValueError(f"pca_transform: X must have d={model.mean.shape[0]} columns, "
@@ -251,7 +266,7 @@ def pca_transform(model: PCA, X) -> np.ndarray:
 
 
 def pca_reconstruct(model: PCA, Z) -> np.ndarray:
-    """Back to data space: ``X̂ = Z Vₖᵀ + mean``, the best rank-k approximation, (N, k) -> (N, d)."""
+    """Back to data space: ``X̂ = Z Vₖᵀ + mean``, best rank-k fit, (N, k) -> (N, d)."""
     Z = as_float_array(Z, "pca_reconstruct", "Z", ndim=2, layout="(N, k)")
     if Z.shape[1] != model.components.shape[0]:
         raise ValueError(f"pca_reconstruct: Z must have k={model.components.shape[0]} "

@@ -36,7 +36,8 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW",
 
 
 # --------------------------------------------------------------------------- validation
-# torch words these errors ``Invalid learning rate: -0.1``; ours add the function and name.
+# torch words these errors ``Invalid learning rate: -0.1``; ours add the function and
+# name.
 def _lr(value: Any, fn: str) -> float:
     return check_nonneg(value, fn, "lr", "learning rate")
 
@@ -61,8 +62,10 @@ def _betas(betas: Any, fn: str) -> tuple[float, float]:
 
 def _params(params: Any, fn: str) -> list[np.ndarray]:
     if isinstance(params, np.ndarray):
-        raise TypeError(f"{fn}: params must be a list of numpy arrays, got a single array; "
-                        f"wrap it: [x]")
+        raise TypeError(
+            f"{fn}: params must be a list of numpy arrays, got a single array; "
+            f"wrap it: [x]"
+        )
     try:
         params = list(params)
     except TypeError:
@@ -72,13 +75,19 @@ def _params(params: Any, fn: str) -> list[np.ndarray]:
         raise ValueError(f"{fn}: optimizer got an empty parameter list")
     for i, p in enumerate(params):
         if _is_torch_tensor(p):
-            raise TypeError(f"{fn}: params[{i}] must be a numpy array, got a torch.Tensor")
+            raise TypeError(
+                f"{fn}: params[{i}] must be a numpy array, got a torch.Tensor"
+            )
         if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
             kind = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
-            raise TypeError(f"{fn}: params[{i}] must be a float numpy array (it is updated "
-                            f"in place), got {kind}")
+            raise TypeError(
+                f"{fn}: params[{i}] must be a float numpy array (it is updated "
+                f"in place), got {kind}"
+            )
         if not p.flags.writeable:
-            raise ValueError(f"{fn}: params[{i}] is read-only; it must be updated in place")
+            raise ValueError(
+                f"{fn}: params[{i}] is read-only; it must be updated in place"
+            )
     if len({id(p) for p in params}) != len(params):
         raise ValueError(f"{fn}: some parameters appear more than once in params")
     return params
@@ -87,8 +96,10 @@ def _params(params: Any, fn: str) -> list[np.ndarray]:
 def _lerp_(a: np.ndarray, b: np.ndarray, w: float) -> None:
     """``a <- a + w (b - a)`` in place with ``torch.lerp``'s two branches.
 
-    Below w = 0.5 it adds ``w (b - a)`` to a; from 0.5 on it subtracts ``(1 - w)(b - a)``
-    from b, so the result is exactly a at w = 0 and exactly b at w = 1. torch's CPU kernel
+    Below w = 0.5 it adds ``w (b - a)`` to a; from 0.5 on it subtracts
+    ``(1 - w)(b - a)``
+    from b, so the result is exactly a at w = 0 and exactly b at w = 1.
+    torch's CPU kernel
     fuses each multiply-add (one rounding fewer), so the two agree to one ulp of the
     operands, and bit for bit at w = 0, 0.5 and 1 (tests/test_optim.py).
     """
@@ -100,7 +111,7 @@ def _lerp_(a: np.ndarray, b: np.ndarray, w: float) -> None:
 
 # --------------------------------------------------------------------------- optimizers
 class Optimizer:
-    """Base class: holds ``params``, the learning rate ``lr`` and per-parameter ``state``.
+    """Base class: ``params``, the learning rate ``lr``, per-parameter ``state``.
 
     Subclasses implement ``_update(i, p, g)``, the rule for one parameter ``p``
     (updated in place) given its gradient ``g`` and ``self.state[i]``.
@@ -115,7 +126,8 @@ class Optimizer:
 
     @property
     def lr(self) -> float:
-        """The current learning rate (torch: ``param_groups[0]["lr"]``); schedulers set it."""
+        """The learning rate now (torch: ``param_groups[0]["lr"]``); schedulers set
+        it."""
         return self._lr
 
     @lr.setter
@@ -123,11 +135,13 @@ class Optimizer:
         self._lr = _lr(value, type(self).__name__)
 
     def step(self, grads: Sequence[np.ndarray | None]) -> None:
-        """One update of every parameter from its gradient (``None`` skips a parameter)."""
+        """One update of every parameter from its gradient (``None``: skip it)."""
         name = f"{type(self).__name__}.step"
         if isinstance(grads, np.ndarray) or _is_torch_tensor(grads):
-            raise TypeError(f"{name}: grads must be a list with one array per parameter, "
-                            f"got a single {type(grads).__name__}")
+            raise TypeError(
+                f"{name}: grads must be a list with one array per parameter, "
+                f"got a single {type(grads).__name__}"
+            )
         grads = list(grads)
         if len(grads) != len(self.params):
             raise ValueError(f"{name}: expected {len(self.params)} gradients (one per "
@@ -139,8 +153,10 @@ class Optimizer:
                 continue
             g = as_float_array(g, name, f"grads[{i}]")
             if g.shape != p.shape:
-                raise ValueError(f"{name}: grads[{i}] must have the shape of params[{i}], "
-                                 f"{p.shape}, got {g.shape}")
+                raise ValueError(
+                    f"{name}: grads[{i}] must have the shape of params[{i}], "
+                    f"{p.shape}, got {g.shape}"
+                )
             checked.append(g.astype(p.dtype, copy=False))
         for i, (p, g) in enumerate(zip(self.params, checked)):
             if g is not None:
@@ -160,18 +176,30 @@ class SGD(Optimizer):
     With ``g = grad + weight_decay * p`` and buffer ``b`` (``b_1 = g_1``)::
 
         b_t = momentum * b_{t-1} + (1 - dampening) * g_t
-        d_t = g_t + momentum * b_t   if nesterov   else   b_t   (d_t = g_t if momentum == 0)
+        d_t = g_t + momentum * b_t   if nesterov   else   b_t
+        (d_t = g_t if momentum == 0)
         p  <- p - lr * d_t
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
         momentum = check_nonneg(momentum, "SGD", "momentum", "momentum value")
         dampening = check_number(dampening, "SGD", "dampening")
-        weight_decay = check_nonneg(weight_decay, "SGD", "weight_decay", "weight_decay value")
+        weight_decay = check_nonneg(
+            weight_decay, "SGD", "weight_decay", "weight_decay value"
+        )
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening, "
-                             f"got momentum={momentum}, dampening={dampening}")
+            raise ValueError(
+                "SGD: Nesterov momentum requires a momentum and zero dampening, "
+                f"got momentum={momentum}, dampening={dampening}"
+            )
         super().__init__(params, _lr(lr, "SGD"), dict(
             momentum=momentum, dampening=dampening, weight_decay=weight_decay,
             nesterov=bool(nesterov)))
@@ -192,22 +220,39 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """AdaGrad, Chapter 4 eq-adagrad: per-coordinate steps ``lr_t / (sqrt(sum of g²) + eps)``.
+    """AdaGrad (eq-adagrad): per-coordinate steps ``lr_t / (sqrt(sum of g²) + eps)``.
 
     ``s_t = s_{t-1} + g_t²`` (``s_0 = initial_accumulator_value``),
     ``lr_t = lr / (1 + (t - 1) lr_decay)``, ``p <- p - lr_t g_t / (sqrt(s_t) + eps)``.
     """
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ):
         fn = "Adagrad"
-        super().__init__(params, _lr(lr, fn), dict(
-            lr_decay=check_nonneg(lr_decay, fn, "lr_decay", "lr_decay value"),
-            weight_decay=check_nonneg(weight_decay, fn, "weight_decay", "weight_decay value"),
-            initial_accumulator_value=check_nonneg(initial_accumulator_value, fn,
-                                              "initial_accumulator_value",
-                                              "initial_accumulator_value value"),
-            eps=_eps(eps, fn)))
+        super().__init__(
+            params,
+            _lr(lr, fn),
+            dict(
+                lr_decay=check_nonneg(lr_decay, fn, "lr_decay", "lr_decay value"),
+                weight_decay=check_nonneg(
+                    weight_decay, fn, "weight_decay", "weight_decay value"
+                ),
+                initial_accumulator_value=check_nonneg(
+                    initial_accumulator_value,
+                    fn,
+                    "initial_accumulator_value",
+                    "initial_accumulator_value value",
+                ),
+                eps=_eps(eps, fn),
+            ),
+        )
         for st, p in zip(self.state, self.params):  # torch creates the state eagerly
             st["step"] = 0
             st["sum"] = np.full_like(p, self.defaults["initial_accumulator_value"])
@@ -235,14 +280,30 @@ class RMSprop(Optimizer):
     fused multiply-add, may even take the square root of a tiny negative number.)
     """
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ):
         fn = "RMSprop"
-        super().__init__(params, _lr(lr, fn), dict(
-            alpha=check_nonneg(alpha, fn, "alpha", "alpha value"), eps=_eps(eps, fn),
-            weight_decay=check_nonneg(weight_decay, fn, "weight_decay", "weight_decay value"),
-            momentum=check_nonneg(momentum, fn, "momentum", "momentum value"),
-            centered=bool(centered)))
+        super().__init__(
+            params,
+            _lr(lr, fn),
+            dict(
+                alpha=check_nonneg(alpha, fn, "alpha", "alpha value"),
+                eps=_eps(eps, fn),
+                weight_decay=check_nonneg(
+                    weight_decay, fn, "weight_decay", "weight_decay value"
+                ),
+                momentum=check_nonneg(momentum, fn, "momentum", "momentum value"),
+                centered=bool(centered),
+            ),
+        )
 
     def _update(self, i, p, g):
         d, st = self.defaults, self.state[i]
@@ -261,8 +322,10 @@ class RMSprop(Optimizer):
         v += (1 - d["alpha"]) * (g * g)
         if d["centered"]:
             m = st["grad_avg"]
-            _lerp_(m, g, 1 - d["alpha"])                     # m <- alpha m + (1 - alpha) g
-            avg = np.sqrt(v - m * m)                         # v - m², the variance estimate
+            # m <- alpha m + (1 - alpha) g
+            _lerp_(m, g, 1 - d["alpha"])
+            # v - m², the variance estimate
+            avg = np.sqrt(v - m * m)
         else:
             avg = np.sqrt(v)
         avg += d["eps"]
@@ -280,20 +343,36 @@ class Adam(Optimizer):
 
     ``amsgrad`` keeps the running max of v.
 
-    ``m_t = beta1 m_{t-1} + (1 - beta1) g_t``, ``v_t = beta2 v_{t-1} + (1 - beta2) g_t²``,
+    ``m_t = beta1 m_{t-1} + (1 - beta1) g_t``,
+    ``v_t = beta2 v_{t-1} + (1 - beta2) g_t²``,
     ``p <- p - lr / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)``.
     ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2, coupled).
     """
 
     _decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ):
         fn = type(self).__name__
-        super().__init__(params, _lr(lr, fn), dict(
-            betas=_betas(betas, fn), eps=_eps(eps, fn),
-            weight_decay=check_nonneg(weight_decay, fn, "weight_decay", "weight_decay value"),
-            amsgrad=bool(amsgrad)))
+        super().__init__(
+            params,
+            _lr(lr, fn),
+            dict(
+                betas=_betas(betas, fn),
+                eps=_eps(eps, fn),
+                weight_decay=check_nonneg(
+                    weight_decay, fn, "weight_decay", "weight_decay value"
+                ),
+                amsgrad=bool(amsgrad),
+            ),
+        )
 
     def _update(self, i, p, g):
         d, st = self.defaults, self.state[i]
@@ -310,9 +389,11 @@ class Adam(Optimizer):
             if self._decoupled:
                 p *= 1 - self.lr * d["weight_decay"]         # AdamW: shrink p itself
             else:
-                g = g + d["weight_decay"] * p                # Adam: L2 into the gradient
+                # Adam: L2 into the gradient
+                g = g + d["weight_decay"] * p
         m, v = st["exp_avg"], st["exp_avg_sq"]
-        _lerp_(m, g, 1 - beta1)                              # m <- beta1 m + (1 - beta1) g
+        # m <- beta1 m + (1 - beta1) g
+        _lerp_(m, g, 1 - beta1)
         v *= beta2
         v += (1 - beta2) * (g * g)
         bias_correction1 = 1 - beta1 ** t
@@ -326,15 +407,22 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (eq-adamw): ``p <- (1 - lr wd) p``, then Adam's step.
+    """Adam, decoupled weight decay (eq-adamw): ``p <- (1 - lr wd) p``, then Adam.
 
     Same as ``Adam`` otherwise; note the default ``weight_decay=1e-2``.
     """
 
     _decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad)
 
@@ -373,14 +461,16 @@ class LRScheduler:
         self.last_epoch += 1
         lr = float(self.get_lr())
         # torch's chainable rules may round a learning rate that should be 0 to -1e-17;
-        # that is rounding, not a schedule, so it becomes 0 (a real negative still raises)
+        # that is rounding, not a schedule, so it becomes 0 (a real negative still
+        # raises)
         if -1e-12 * self.base_lrs[0] <= lr < 0.0:
             lr = 0.0
         self.optimizer.lr = lr
         self._last_lr = [self.optimizer.lr]
 
     def get_last_lr(self) -> list[float]:
-        """The learning rate set by the last ``step()``, as a one-element list (torch's form)."""
+        """The learning rate set by the last ``step()``, a one-element list (as
+        torch)."""
         return list(self._last_lr)
 
 
@@ -402,7 +492,9 @@ class StepLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Cosine annealing from ``base_lr`` to ``eta_min`` in ``T_max`` steps (eq-cosine-schedule).
+    """Cosine annealing, ``base_lr`` to ``eta_min`` in ``T_max`` steps.
+
+    Chapter 4, eq-cosine-schedule.
 
     Closed form: ``lr_t = eta_min + (base_lr - eta_min) (1 + cos(pi t / T_max)) / 2``;
     implemented, like torch, as the ratio of consecutive closed forms applied to
@@ -411,21 +503,29 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
         self.T_max = check_int(T_max, "CosineAnnealingLR", "T_max", minimum=1)
-        self.eta_min = check_nonneg(eta_min, "CosineAnnealingLR", "eta_min", "eta_min value")
+        self.eta_min = check_nonneg(
+            eta_min, "CosineAnnealingLR", "eta_min", "eta_min value"
+        )
         super().__init__(optimizer)
 
     def get_lr(self) -> float:
-        t, T, lr, base = self.last_epoch, self.T_max, self.optimizer.lr, self.base_lrs[0]
+        t, T, lr, base = (
+            self.last_epoch,
+            self.T_max,
+            self.optimizer.lr,
+            self.base_lrs[0],
+        )
         if self._initial:
             return lr
-        if (t - 1 - T) % (2 * T) == 0:  # the step after a minimum: the ratio would be 0/0
+        # the step after a minimum: the ratio would be 0/0
+        if (t - 1 - T) % (2 * T) == 0:
             return lr + (base - self.eta_min) * (1 - math.cos(math.pi / T)) / 2
         return ((1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
                 * (lr - self.eta_min) + self.eta_min)
 
 
 class LinearLR(LRScheduler):
-    """Linear warmup (or decay): the factor goes from ``start_factor`` to ``end_factor``.
+    """Linear warmup (or decay): a factor from ``start_factor`` to ``end_factor``.
 
     Closed form: ``lr_t = base_lr (s + (e - s) min(t, total_iters) / total_iters)``,
     (eq-linear-warmup); implemented as torch's ratio of consecutive factors.
@@ -436,11 +536,15 @@ class LinearLR(LRScheduler):
         start_factor = check_number(start_factor, "LinearLR", "start_factor")
         end_factor = check_number(end_factor, "LinearLR", "end_factor")
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError("LinearLR: starting multiplicative factor expected to be greater "
-                             f"than 0 and less or equal to 1, got start_factor={start_factor}")
+            raise ValueError(
+                "LinearLR: starting multiplicative factor expected to be greater "
+                f"than 0 and less or equal to 1, got start_factor={start_factor}"
+            )
         if end_factor > 1.0 or end_factor < 0:
-            raise ValueError("LinearLR: ending multiplicative factor expected to be between "
-                             f"0 and 1, got end_factor={end_factor}")
+            raise ValueError(
+                "LinearLR: ending multiplicative factor expected to be between "
+                f"0 and 1, got end_factor={end_factor}"
+            )
         self.start_factor, self.end_factor = start_factor, end_factor
         self.total_iters = check_int(total_iters, "LinearLR", "total_iters", minimum=1)
         super().__init__(optimizer)
@@ -459,7 +563,8 @@ class LinearLR(LRScheduler):
 LinearWarmup = LinearLR
 
 
-# The test landscapes and ``trajectory`` live in ``dlmath.landscapes``; the old names here
+# The test landscapes and ``trajectory`` live in ``dlmath.landscapes``; the old names
+# here
 # keep working for code written before the move.
 _MOVED = ("quadratic", "rosenbrock", "saddle", "three_wells", "trajectory")
 

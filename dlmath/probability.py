@@ -22,21 +22,23 @@ _LOG_2PI = float(np.log(2 * np.pi))
 
 
 def normal_log_prob(x, loc=0.0, scale=1.0) -> np.ndarray:
-    """log N(x | μ, σ²) = -(x - μ)² / (2σ²) - log σ - ½ log 2π, elementwise with broadcasting.
+    """log N(x | μ, σ²) = -(x - μ)² / (2σ²) - log σ - ½ log 2π, elementwise (broadcast).
 
-    Same as ``torch.distributions.Normal(loc, scale).log_prob(x)``. ``scale`` must be > 0.
+    Same as ``torch.distributions.Normal(loc, scale).log_prob(x)``; ``scale`` > 0.
     """
     x = as_float_array(x, "normal_log_prob", "x")
     loc = as_float_array(loc, "normal_log_prob", "loc")
     scale = as_float_array(scale, "normal_log_prob", "scale")
     if np.any(~(scale > 0)):
-        raise ValueError(f"normal_log_prob: scale must be > 0, got a minimum of {np.min(scale):.3g}")
+        raise ValueError(
+            f"normal_log_prob: scale must be > 0, got a minimum of {np.min(scale):.3g}"
+        )
     z = (x - loc) / scale
     return -0.5 * z ** 2 - np.log(scale) - 0.5 * _LOG_2PI
 
 
 def bernoulli_log_prob(x, probs) -> np.ndarray:
-    """log Bernoulli(x | p) = x log p + (1 - x) log(1 - p) for x in {0, 1}, with broadcasting.
+    """log Bernoulli(x | p) = x log p + (1 - x) log(1 - p), x in {0, 1}, broadcasting.
 
     Terms with a zero coefficient count 0 (so p = 0 or 1 is allowed).
     Same as ``torch.distributions.Bernoulli(probs=p).log_prob(x)`` for p in (0, 1).
@@ -61,11 +63,15 @@ def categorical_log_prob(x, probs) -> np.ndarray:
     p = check_probs(probs, "categorical_log_prob", "probs", -1)
     x = np.asarray(x)
     if x.dtype.kind not in "iu":
-        raise ValueError(f"categorical_log_prob: x must be integer class indices, got {x.dtype}")
+        raise ValueError(
+            f"categorical_log_prob: x must be integer class indices, got {x.dtype}"
+        )
     C = p.shape[-1]
     if x.size and (x.min() < 0 or x.max() >= C):
-        raise ValueError(f"categorical_log_prob: x must hold class indices in [0, {C - 1}], "
-                         f"got values in [{x.min()}, {x.max()}]")
+        raise ValueError(
+            f"categorical_log_prob: x must hold class indices in [0, {C - 1}], "
+            f"got values in [{x.min()}, {x.max()}]"
+        )
     shape = np.broadcast_shapes(x.shape, p.shape[:-1])
     p = np.broadcast_to(p, (*shape, C))
     x = np.broadcast_to(x, shape).astype(np.int64)
@@ -74,7 +80,7 @@ def categorical_log_prob(x, probs) -> np.ndarray:
 
 
 def beta_bernoulli_update(a: float, b: float, x) -> tuple[float, float]:
-    """Posterior Beta(a + k, b + n - k) after n coin flips x with k ones, from a Beta(a, b) prior.
+    """Posterior Beta(a + k, b + n - k) after n flips x with k ones; prior Beta(a, b).
 
     The Beta prior is conjugate to the Bernoulli likelihood: prior × likelihood
     ∝ θ^{a-1+k} (1-θ)^{b-1+n-k} is again a Beta density. x: (n,) of 0/1.
@@ -95,7 +101,9 @@ class BLRPosterior(NamedTuple):
     noise_var: float
 
 
-def bayesian_linear_regression(X, y, prior_var: float, noise_var: float) -> BLRPosterior:
+def bayesian_linear_regression(
+    X, y, prior_var: float, noise_var: float
+) -> BLRPosterior:
     """Posterior over w for y = X w + ε, ε ~ N(0, σ²), prior w ~ N(0, τ² I).
 
     Σ_N = (XᵀX / σ² + I / τ²)⁻¹ and μ_N = Σ_N Xᵀ y / σ² (Chapter 3,
@@ -105,8 +113,10 @@ def bayesian_linear_regression(X, y, prior_var: float, noise_var: float) -> BLRP
     X = as_float_array(X, "bayesian_linear_regression", "X", ndim=2, layout="(n, d)")
     y = as_float_array(y, "bayesian_linear_regression", "y", ndim=1, layout="(n,)")
     if len(y) != len(X):
-        raise ValueError(f"bayesian_linear_regression: y must be ({len(X)},) to match X "
-                         f"of shape {X.shape}, got {y.shape}")
+        raise ValueError(
+            f"bayesian_linear_regression: y must be ({len(X)},) to match X "
+            f"of shape {X.shape}, got {y.shape}"
+        )
     tau2 = check_positive(prior_var, "bayesian_linear_regression", "prior_var")
     sigma2 = check_positive(noise_var, "bayesian_linear_regression", "noise_var")
     precision = X.T @ X / sigma2 + np.eye(X.shape[1]) / tau2
@@ -117,7 +127,7 @@ def bayesian_linear_regression(X, y, prior_var: float, noise_var: float) -> BLRP
 
 
 def blr_predict(posterior: BLRPosterior, X_new) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior predictive mean x*ᵀ μ_N and variance σ² + x*ᵀ Σ_N x* for rows x* of X_new (m, d).
+    """Posterior predictive mean x*ᵀ μ_N, variance σ² + x*ᵀ Σ_N x*; rows x* of X_new.
 
     The variance adds the noise σ² (irreducible) to the uncertainty about w
     (which shrinks as data arrive). Returns two (m,) arrays.
@@ -125,7 +135,9 @@ def blr_predict(posterior: BLRPosterior, X_new) -> tuple[np.ndarray, np.ndarray]
     X_new = as_float_array(X_new, "blr_predict", "X_new", ndim=2, layout="(m, d)")
     d = len(posterior.mean)
     if X_new.shape[1] != d:
-        raise ValueError(f"blr_predict: X_new must be (m, {d}), got shape {X_new.shape}")
+        raise ValueError(
+            f"blr_predict: X_new must be (m, {d}), got shape {X_new.shape}"
+        )
     mean = X_new @ posterior.mean
     var = posterior.noise_var + np.einsum("md,de,me->m", X_new, posterior.cov, X_new)
     return mean, var
@@ -133,7 +145,7 @@ def blr_predict(posterior: BLRPosterior, X_new) -> tuple[np.ndarray, np.ndarray]
 
 def accuracy_confidence_interval(correct: int, n: int, level: float = 0.95,
                                  method: str = "wilson") -> tuple[float, float]:
-    """Confidence interval for an accuracy estimated from ``correct`` of ``n`` test examples.
+    """Confidence interval for an accuracy of ``correct`` out of ``n`` test examples.
 
     "normal" (Wald): â ± z sqrt(â(1-â)/n), the central limit theorem applied
     to the mean of n Bernoulli variables; it collapses to a point at â = 0 or 1.
@@ -141,13 +153,19 @@ def accuracy_confidence_interval(correct: int, n: int, level: float = 0.95,
     better coverage for small n or extreme accuracy. z = Φ⁻¹((1 + level)/2).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"accuracy_confidence_interval: n must be an int >= 1, got {n!r}")
+        raise ValueError(
+            f"accuracy_confidence_interval: n must be an int >= 1, got {n!r}"
+        )
     if isinstance(correct, bool) or not isinstance(correct, (int, np.integer)) \
             or not 0 <= correct <= n:
-        raise ValueError(f"accuracy_confidence_interval: correct must be an int in [0, {n}], "
-                         f"got {correct!r}")
+        raise ValueError(
+            f"accuracy_confidence_interval: correct must be an int in [0, {n}], "
+            f"got {correct!r}"
+        )
     if not 0 < level < 1:
-        raise ValueError(f"accuracy_confidence_interval: level must be in (0, 1), got {level}")
+        raise ValueError(
+            f"accuracy_confidence_interval: level must be in (0, 1), got {level}"
+        )
     z = NormalDist().inv_cdf(0.5 + level / 2)
     a = correct / n
     if method == "normal":
@@ -158,5 +176,7 @@ def accuracy_confidence_interval(correct: int, n: int, level: float = 0.95,
         centre = (a + z ** 2 / (2 * n)) / denom
         half = z / denom * np.sqrt(a * (1 - a) / n + z ** 2 / (4 * n ** 2))
         return max(0.0, centre - half), min(1.0, centre + half)
-    raise ValueError(f"accuracy_confidence_interval: method must be 'wilson' or 'normal', "
-                     f"got {method!r}")
+    raise ValueError(
+        f"accuracy_confidence_interval: method must be 'wilson' or 'normal', "
+        f"got {method!r}"
+    )

@@ -1,4 +1,4 @@
-"""Student versions of the notebooks (solutions stripped, checks kept) and nbgrader metadata.
+"""Student notebooks (solutions stripped, checks kept) and nbgrader metadata.
 
 ``python -m dlmath.student chapters student`` copies every notebook under
 ``chapters/`` to ``student/``, replacing each block between the nbgrader
@@ -21,8 +21,10 @@ import re
 from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
-                    re.M | re.S)
+HIDDEN = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+    re.M | re.S,
+)
 STUB = "raise NotImplementedError()  # your code here"
 
 
@@ -58,8 +60,9 @@ def student_notebook(nb: dict) -> dict:
         if BEGIN in src:
             cell["source"] = strip_solution(src)
             tags = cell.get("metadata", {}).get("tags", [])
-            cell.setdefault("metadata", {})["tags"] = [t for t in tags if t not in
-                                                      ("hide-input", "hide-cell", "solution")]
+            cell.setdefault("metadata", {})["tags"] = [
+                t for t in tags if t not in ("hide-input", "hide-cell", "solution")
+            ]
             after_solution = True
         elif not (after_solution and re.search(r"\bcheck_\w+\(", src)):
             after_solution = False
@@ -106,14 +109,16 @@ def nbgrader_metadata(nb: dict) -> dict:
                              f"must run its check_...() function")
         name = found.group(1)
         pts = POINTS.search("".join(nxt["source"]))
-        cell["metadata"]["nbgrader"] = _nbgrader(solution=True, grade_id=f"{name}_solution")
+        cell["metadata"]["nbgrader"] = _nbgrader(
+            solution=True, grade_id=f"{name}_solution"
+        )
         nxt["metadata"]["nbgrader"] = _nbgrader(grade=True, locked=True, grade_id=name,
                                                 points=int(pts.group(1)) if pts else 1)
     return nb
 
 
 def sync_nbgrader(paths: list[Path], check: bool = False) -> list[Path]:
-    """Write nbgrader metadata into each notebook; with ``check``, only list stale ones."""
+    """Write nbgrader metadata into each notebook; ``check``: only list stale ones."""
     stale = []
     for path in paths:
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -127,15 +132,20 @@ def sync_nbgrader(paths: list[Path], check: bool = False) -> list[Path]:
 
 
 def _notebooks(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return sorted(
+        p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src", type=Path, help="folder with the notebooks (e.g. chapters)")
     ap.add_argument("dst", type=Path, nargs="?", help="output folder (e.g. student)")
-    ap.add_argument("--sync", action="store_true",
-                    help="write nbgrader cell metadata into the notebooks of src instead")
+    ap.add_argument(
+        "--sync",
+        action="store_true",
+        help="write nbgrader cell metadata into the notebooks of src instead",
+    )
     args = ap.parse_args(argv)
     if args.sync:
         stale = sync_nbgrader(_notebooks(args.src))
@@ -148,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         target = args.dst / path.relative_to(args.src)
         target.parent.mkdir(parents=True, exist_ok=True)
         nb = json.loads(path.read_text(encoding="utf-8"))
-        target.write_text(json.dumps(student_notebook(nb), indent=1, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
+        target.write_text(
+            json.dumps(student_notebook(nb), indent=1, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
         n += 1
     print(f"wrote {n} student notebooks to {args.dst}/")
     return 0

@@ -56,18 +56,32 @@ def plot_vectors(vectors, labels: Sequence[str] | None = None, origin=None, ax=N
     V = as_float_array(vectors, "plot_vectors", "vectors", ndim=2, layout="(k, 2)")
     if V.shape[1] != 2:
         raise ValueError(f"plot_vectors: vectors must be (k, 2), got shape {V.shape}")
-    O = np.zeros_like(V) if origin is None else np.broadcast_to(np.asarray(origin, float), V.shape)
+    O = (
+        np.zeros_like(V)
+        if origin is None
+        else np.broadcast_to(np.asarray(origin, float), V.shape)
+    )
     ax = _axes(ax)
     colors = colors or [PALETTE[i % len(PALETTE)] for i in range(len(V))]
     for i, (o, v) in enumerate(zip(O, V)):
-        ax.annotate("", xy=o + v, xytext=o,
-                    arrowprops=dict(arrowstyle="-|>", color=colors[i], lw=2, mutation_scale=15))
+        ax.annotate(
+            "",
+            xy=o + v,
+            xytext=o,
+            arrowprops=dict(arrowstyle="-|>", color=colors[i], lw=2, mutation_scale=15),
+        )
         if labels is not None:
             ax.text(*(o + 1.08 * v), labels[i], color=colors[i], fontsize=12,
                     ha="center", va="center")
     pts = np.concatenate([O, O + V, np.zeros((1, 2))])
     lim = 1.25 * np.abs(pts).max() + 1e-9
-    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
+    ax.set(
+        xlim=(-lim, lim),
+        ylim=(-lim, lim),
+        aspect="equal",
+        xlabel="$x_1$",
+        ylabel="$x_2$",
+    )
     if title:
         ax.set_title(title)
     return ax
@@ -90,7 +104,10 @@ def plot_transform(A, ax=None, show_eigvecs: bool = True, show_singular: bool = 
     grid = np.linspace(-1, 1, 5)
     t = np.linspace(-1, 1, 50)
     for g in grid:
-        for line in (np.stack([t, np.full_like(t, g)]), np.stack([np.full_like(t, g), t])):
+        for line in (
+            np.stack([t, np.full_like(t, g)]),
+            np.stack([np.full_like(t, g), t]),
+        ):
             ax.plot(*line, color="0.85", lw=0.8, zorder=0)
             ax.plot(*(A @ line), color=PALETTE[5], lw=0.8, alpha=0.8, zorder=1)
     th = np.linspace(0, 2 * np.pi, 200)
@@ -116,7 +133,13 @@ def plot_transform(A, ax=None, show_eigvecs: bool = True, show_singular: bool = 
                         label="eigenvector lines" if i == 0 else None)
     if lim is None:
         lim = 1.15 * max(1.0, np.abs(A @ circle).max(), np.abs(A).sum(axis=0).max())
-    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
+    ax.set(
+        xlim=(-lim, lim),
+        ylim=(-lim, lim),
+        aspect="equal",
+        xlabel="$x_1$",
+        ylabel="$x_2$",
+    )
     ax.legend(loc="upper left", fontsize=8)
     if title:
         ax.set_title(title)
@@ -140,9 +163,17 @@ def heatmap(M, ax=None, title: str | None = None, annotate: bool = False,
     return ax
 
 
-def plot_curves(curves: Mapping[str, Sequence[float]], x=None, ax=None, xlabel: str = "step",
-                ylabel: str = "value", title: str | None = None, logx: bool = False,
-                logy: bool = False, styles: Mapping[str, str] | None = None):
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    x=None,
+    ax=None,
+    xlabel: str = "step",
+    ylabel: str = "value",
+    title: str | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    styles: Mapping[str, str] | None = None,
+):
     """Plot named 1-D curves on one axis (losses, errors, spectra)."""
     ax = _axes(ax)
     for name, ys in curves.items():
@@ -167,8 +198,12 @@ def image_grid(images, titles: Sequence[str] | None = None, ncols: int = 8,
     imgs = as_float_array(images, "image_grid", "images", ndim=3, layout="(k, H, W)")
     k = len(imgs)
     nrows = int(np.ceil(k / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3 * bool(suptitle)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols, size * nrows + 0.3 * bool(suptitle)),
+        squeeze=False,
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < k:

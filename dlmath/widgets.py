@@ -14,15 +14,25 @@ import numpy as np
 __all__ = ["slider", "interactive_plot", "transform_explorer"]
 
 
-def slider(value: float, lo: float, hi: float, step: float = 0.1, description: str = ""):
-    """A float slider with the book's defaults (continuous_update off: redraws on release)."""
+def slider(
+    value: float, lo: float, hi: float, step: float = 0.1, description: str = ""
+):
+    """A float slider, the book's defaults (continuous_update off: redraw on
+    release)."""
     import ipywidgets as w
 
     if not lo <= value <= hi:
         raise ValueError(f"slider: value must lie in [{lo}, {hi}], got {value}")
-    return w.FloatSlider(value=value, min=lo, max=hi, step=step, description=description,
-                         continuous_update=False, readout_format=".2f",
-                         style={"description_width": "initial"})
+    return w.FloatSlider(
+        value=value,
+        min=lo,
+        max=hi,
+        step=step,
+        description=description,
+        continuous_update=False,
+        readout_format=".2f",
+        style={"description_width": "initial"},
+    )
 
 
 def interactive_plot(draw: Callable[..., None], controls: dict, columns: int = 2,
@@ -40,9 +50,13 @@ def interactive_plot(draw: Callable[..., None], controls: dict, columns: int = 2
     import ipywidgets as w
 
     if not callable(draw):
-        raise TypeError(f"interactive_plot: draw must be callable, got {type(draw).__name__}")
+        raise TypeError(
+            f"interactive_plot: draw must be callable, got {type(draw).__name__}"
+        )
     if not isinstance(controls, dict) or not controls:
-        raise TypeError("interactive_plot: controls must be a non-empty dict {name: widget}")
+        raise TypeError(
+            "interactive_plot: controls must be a non-empty dict {name: widget}"
+        )
     image = w.Image(format="png")
 
     def _redraw(_change=None):
@@ -74,7 +88,12 @@ def transform_explorer(A=((1.5, 0.5), (0.5, 1.0))):
     def draw(ax, a11, a12, a21, a22):
         M = np.array([[a11, a12], [a21, a22]])
         det = np.linalg.det(M)
-        plot_transform(M, ax=ax, lim=3.2, title=f"A = [[{a11:.1f}, {a12:.1f}], "
-                                                 f"[{a21:.1f}, {a22:.1f}]],  det A = {det:.2f}")
+        plot_transform(
+            M,
+            ax=ax,
+            lim=3.2,
+            title=f"A = [[{a11:.1f}, {a12:.1f}], "
+            f"[{a21:.1f}, {a22:.1f}]],  det A = {det:.2f}",
+        )
 
     return interactive_plot(draw, controls)

@@ -1,4 +1,4 @@
-"""Reference solutions come from the notebooks' own solution cells, never retyped in tests.
+"""Reference solutions from the notebooks' own solution cells, never retyped in tests.
 
 ``solutions(path)`` runs a notebook's setup cell (the Colab install line
 becomes ``pass``) and then every cell holding ``### BEGIN SOLUTION``, and
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _python(src: str) -> str:
-    """IPython magics (``%pip ...``, ``!cmd``) become ``pass``, keeping the indentation."""
+    """IPython magics (``%pip ...``, ``!cmd``) become ``pass``, keeping the indent."""
     return re.sub(r"^(\s*)[%!].*$", r"\1pass", src, flags=re.M)
 
 
@@ -33,5 +33,21 @@ def _namespace(path: str) -> dict:
 
 
 def solutions(path: str) -> dict:
-    """The names defined by the setup cell and the solution cells of ``path`` (from the root)."""
+    """The names that the setup and solution cells of ``path`` (from the root)
+    define."""
     return dict(_namespace(path))
+
+
+CALL = re.compile(r"^(ch\d\d)\.(check_\w+)\((\w+)(?:, seed=(\d+))?\)\s*$", re.M)
+
+
+def check_calls(path: str) -> list[tuple[str, str, str, int | None]]:
+    """Every check call in the check cells of ``path``, visible and hidden:
+    ``(module, check, function name, seed or None)``."""
+    nb = json.loads((ROOT / path).read_text(encoding="utf-8"))
+    calls = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            for m in CALL.finditer("".join(cell["source"])):
+                calls.append((m[1], m[2], m[3], int(m[4]) if m[4] else None))
+    return calls

@@ -22,22 +22,26 @@ def finite(lo: float = -10.0, hi: float = 10.0) -> st.SearchStrategy[float]:
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
-def float_arrays(shape, lo: float = -10.0, hi: float = 10.0) -> st.SearchStrategy[np.ndarray]:
-    """float64 arrays of ``shape`` (a tuple or a strategy of tuples) with values in [lo, hi]."""
+def float_arrays(
+    shape, lo: float = -10.0, hi: float = 10.0
+) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of ``shape`` (tuple or strategy of tuples), values in [lo, hi]."""
     return arrays(np.float64, shape, elements=finite(lo, hi))
 
 
 def matrices(m: int, n: int, lo: float = -10.0, hi: float = 10.0):
-    """(m, n) float64 matrices; zero rows, equal columns and rank deficiency are reachable."""
+    """(m, n) float64 matrices; zero rows, equal columns, rank deficiency reachable."""
     return float_arrays((m, n), lo, hi)
 
 
 def shapes(min_dims: int = 1, max_dims: int = 3, max_side: int = 5):
-    return array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+    return array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side
+    )
 
 
 def logits(shape, scale: float = 1e4):
-    """Logits up to ``scale`` in magnitude: where naive softmax overflows or underflows."""
+    """Logits up to ``scale`` in magnitude: where naive softmax over- or underflows."""
     return float_arrays(shape, -scale, scale)
 
 

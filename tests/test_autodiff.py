@@ -1,4 +1,5 @@
-"""dlmath.autodiff against torch.autograd in float64: random graphs, every op, bad input."""
+"""dlmath.autodiff vs torch.autograd in float64: random graphs, every op, bad input."""
+
 import warnings
 
 import numpy as np
@@ -18,7 +19,8 @@ RTOL, ATOL = 1e-10, 1e-10
 
 
 def _t(x, requires_grad=False):
-    """Like the `t` fixture, usable inside hypothesis tests (no function-scoped fixture)."""
+    """Like the `t` fixture, usable inside hypothesis tests (no function-scoped
+    ones)."""
     return torch.tensor(np.asarray(x, dtype=np.float64), device=dlmath.device(),
                         requires_grad=requires_grad)
 
@@ -79,7 +81,8 @@ def _repeat_index(x):    # integer indexing with a repeated index along the last
     return x[..., idx] if _is_ours(x) else x[..., torch.as_tensor(idx, device=x.device)]
 
 
-def _matmul(x):          # a matrix product along the last axis (1-D: a vector-matrix product)
+# a matrix product along the last axis (1-D: a vector-matrix product)
+def _matmul(x):
     if x.ndim == 0:
         return x
     n = x.shape[-1]
@@ -87,8 +90,15 @@ def _matmul(x):          # a matrix product along the last axis (1-D: a vector-m
     return x @ (M if _is_ours(x) else _t(M))
 
 
-UNARY.update({"sum(-1)": _sum_last, "* mean": _mean_all, "reshape∘gather": _reshape_gather,
-              "x[..., repeated]": _repeat_index, "@ M": _matmul})
+UNARY.update(
+    {
+        "sum(-1)": _sum_last,
+        "* mean": _mean_all,
+        "reshape∘gather": _reshape_gather,
+        "x[..., repeated]": _repeat_index,
+        "@ M": _matmul,
+    }
+)
 
 BINARY = {
     "add": lambda x, y: x + y,
@@ -104,7 +114,9 @@ BINARY = {
 @settings(max_examples=80, deadline=None)
 @given(data=st.data())
 def test_random_graphs_match_torch(data):
-    shapes = data.draw(mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3))
+    shapes = data.draw(
+        mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)
+    )
     leaves = [data.draw(arrays(np.float64, s, elements=st.floats(-2, 2)))
               for s in shapes.input_shapes]
     n_steps = data.draw(st.integers(1, 7))
@@ -122,8 +134,13 @@ def test_random_graphs_match_torch(data):
     def run(nodes):
         nodes = list(nodes)
         for kind, name, i, j in program:
-            nodes.append(UNARY[name](nodes[i]) if kind == "u" else BINARY[name](nodes[i], nodes[j]))
-        return nodes[-1] + nodes[0] * 0.25  # the first leaf is always used twice or more
+            nodes.append(
+                UNARY[name](nodes[i])
+                if kind == "u"
+                else BINARY[name](nodes[i], nodes[j])
+            )
+        # the first leaf is always used twice or more
+        return nodes[-1] + nodes[0] * 0.25
 
     mine = [Tensor(x, requires_grad=True) for x in leaves]
     ref = [_t(x, requires_grad=True) for x in leaves]
@@ -143,7 +160,9 @@ def test_random_graphs_match_torch(data):
 @given(data=st.data())
 def test_matmul_matches_torch_for_any_shapes(data):
     n, k, m = (data.draw(st.integers(1, 4)) for _ in range(3))
-    batch = data.draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3))
+    batch = data.draw(
+        mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3)
+    )
     a_shape = data.draw(st.sampled_from([(k,), (*batch.input_shapes[0], n, k)]))
     b_shape = data.draw(st.sampled_from([(k,), (*batch.input_shapes[1], k, m)]))
     (a, ta), (b, tb) = (pair(data.draw(float_arrays(shape, -3, 3)), _t)
@@ -161,7 +180,9 @@ def test_matmul_matches_torch_for_any_shapes(data):
 @given(st.data())
 def test_unbroadcast_is_the_adjoint_of_broadcasting(data):
     """<broadcast(x), G> = <x, unbroadcast(G)> for every x and G: the defining law."""
-    shapes = data.draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3))
+    shapes = data.draw(
+        mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3)
+    )
     x = data.draw(arrays(np.float64, shapes.input_shapes[0], elements=st.floats(-3, 3)))
     G = data.draw(arrays(np.float64, shapes.result_shape, elements=st.floats(-3, 3)))
     lhs = np.sum(np.broadcast_to(x, shapes.result_shape) * G)
@@ -170,9 +191,18 @@ def test_unbroadcast_is_the_adjoint_of_broadcasting(data):
     assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12)
 
 
-# --- each op by hand-picked cases ---------------------------------------------------------
-@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), (-1, False),
-                                           ((0, 2), True), ((0, 2), False)])
+# --- each op by hand-picked cases -----------------------------------------------------
+@pytest.mark.parametrize(
+    "axis,keepdims",
+    [
+        (None, False),
+        (0, False),
+        (1, True),
+        (-1, False),
+        ((0, 2), True),
+        ((0, 2), False),
+    ],
+)
 def test_sum_and_mean(t, g, axis, keepdims):
     x, tx = pair(g.standard_normal((2, 3, 4)), t)
     dim = tuple(range(3)) if axis is None else axis
@@ -212,11 +242,20 @@ def test_relu_and_sigmoid_edge_values(t):
     close(x.grad, tx.grad)  # relu'(0) = 0, like torch
 
 
-@pytest.mark.parametrize("index", [
-    (slice(None), 1), (Ellipsis, slice(1, 3)), (None, 0), 2, -1, (slice(None, None, -1),),
-    np.array([0, 2, 2, 0, 2]), (np.array([[0, 1], [1, 1]]), np.array([3, 3])),
-    (slice(None), [1, 1, 0]),
-])
+@pytest.mark.parametrize(
+    "index",
+    [
+        (slice(None), 1),
+        (Ellipsis, slice(1, 3)),
+        (None, 0),
+        2,
+        -1,
+        (slice(None, None, -1),),
+        np.array([0, 2, 2, 0, 2]),
+        (np.array([[0, 1], [1, 1]]), np.array([3, 3])),
+        (slice(None), [1, 1, 0]),
+    ],
+)
 def test_indexing_accumulates_repeated_indices(t, g, index):
     x, tx = pair(g.standard_normal((3, 4)), t)
     if isinstance(index, tuple) and len(index) == 1 and isinstance(index[0], slice):
@@ -246,8 +285,13 @@ def test_boolean_mask_and_tensor_index(t, g):
 def test_reshape_transpose_T(t, g):
     x, tx = pair(g.standard_normal((2, 3, 4)), t)
     w = g.standard_normal((4, 6))
-    out = (x.reshape(6, 4).T * w).sum() + (x.permute(2, 0, 1).reshape((4, -1)) @ w.T).sum() \
-        + (x.permute((1, 0, 2)) ** 2).sum() + x.T[0].sum() + x.transpose(0, 2)[1].sum()
+    out = (
+        (x.reshape(6, 4).T * w).sum()
+        + (x.permute(2, 0, 1).reshape((4, -1)) @ w.T).sum()
+        + (x.permute((1, 0, 2)) ** 2).sum()
+        + x.T[0].sum()
+        + x.transpose(0, 2)[1].sum()
+    )
     out_ref = (tx.reshape(6, 4).T * t(w)).sum() \
         + (tx.permute(2, 0, 1).reshape(4, -1) @ t(w).T).sum() \
         + (tx.permute(1, 0, 2) ** 2).sum() + tx.permute(2, 1, 0)[0].sum() \
@@ -263,8 +307,19 @@ def test_reflected_operators_with_scalars_and_arrays(t, g):
     A, c = g.standard_normal((3, 3)), g.standard_normal(2)
     out = (2 + x) * (1 - x) + 3 * x / 2 + 1 / x + 2.0 ** x + A @ x + c * x - c + c / x
     tA, tc = t(A), t(c)
-    out_ref = (2 + tx) * (1 - tx) + 3 * tx / 2 + 1 / tx + 2.0 ** tx + tA @ tx + tc * tx - tc + tc / tx
-    assert isinstance(out, Tensor) and isinstance(np.ones(2) + Tensor([1.0, 2.0]), Tensor)
+    out_ref = (
+        (2 + tx) * (1 - tx)
+        + 3 * tx / 2
+        + 1 / tx
+        + 2.0**tx
+        + tA @ tx
+        + tc * tx
+        - tc
+        + tc / tx
+    )
+    assert isinstance(out, Tensor) and isinstance(
+        np.ones(2) + Tensor([1.0, 2.0]), Tensor
+    )
     close(out.data, out_ref)
     out.sum().backward()
     out_ref.sum().backward()
@@ -272,7 +327,10 @@ def test_reflected_operators_with_scalars_and_arrays(t, g):
 
 
 def test_pow_gradient_for_base_and_exponent(t, g):
-    (a, ta), (b, tb) = pair(g.uniform(0.1, 3, (3, 1)), t), pair(g.standard_normal((1, 4)), t)
+    (a, ta), (b, tb) = (
+        pair(g.uniform(0.1, 3, (3, 1)), t),
+        pair(g.standard_normal((1, 4)), t),
+    )
     out, out_ref = (a ** b).sum() + (a ** 0).sum(), (ta ** tb).sum() + (ta ** 0).sum()
     out.backward()
     out_ref.backward()
@@ -341,13 +399,17 @@ def test_grad_of_scalar_defaults_to_one_and_shape_is_kept():
     assert x.grad.shape == (1, 1) and x.grad[0, 0] == 6.0
 
 
-# --- bad input -----------------------------------------------------------------------------
+# --- bad input ------------------------------------------------------------------------
 def test_matmul_shape_mismatch_names_the_shapes():
-    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) are not aligned"):
+    with pytest.raises(
+        ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) are not aligned"
+    ):
         Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5)))
     with pytest.raises(ValueError, match=r"matmul: shapes \(3,\) and \(2,\)"):
         Tensor(np.ones(3)) @ np.ones(2)
-    with pytest.raises(ValueError, match=r"batch dims of shapes \(2, 3, 4\) and \(5, 4, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"batch dims of shapes \(2, 3, 4\) and \(5, 4, 1\)"
+    ):
         Tensor(np.ones((2, 3, 4))) @ Tensor(np.ones((5, 4, 1)))
     with pytest.raises(ValueError, match=r"at least 1 dim, got shapes \(\) and \(2,\)"):
         Tensor(2.0) @ Tensor(np.ones(2))
@@ -357,20 +419,28 @@ def test_matmul_shape_mismatch_names_the_shapes():
 
 def test_backward_of_non_scalar_needs_grad():
     y = Tensor(np.ones((2, 3)), requires_grad=True) * 2
-    with pytest.raises(ValueError, match=r"only for a scalar output; this output has shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"only for a scalar output; this output has shape \(2, 3\)"
+    ):
         y.backward()
 
 
 def test_backward_grad_of_wrong_shape():
     y = Tensor(np.ones((2, 3)), requires_grad=True) * 2
-    with pytest.raises(ValueError, match=r"grad must have the output's shape \(2, 3\), got shape \(3, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"grad must have the output's shape \(2, 3\), got shape \(3, 2\)",
+    ):
         y.backward(np.ones((3, 2)))
     with pytest.raises(TypeError, match="backward: data must hold real numbers"):
         y.backward(np.array([["a"] * 3] * 2))
 
 
 def test_non_numeric_data():
-    with pytest.raises(TypeError, match=r"Tensor: data must hold real numbers, got dtype <U1 with shape \(2,\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"Tensor: data must hold real numbers, got dtype <U1 with shape \(2,\)",
+    ):
         Tensor(["a", "b"])
     with pytest.raises(TypeError, match="array-like of numbers"):
         Tensor([[1.0, 2.0], [3.0]])
@@ -383,15 +453,21 @@ def test_non_numeric_data():
 
 
 def test_broadcast_and_shape_errors():
-    with pytest.raises(ValueError, match=r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
+    with pytest.raises(
+        ValueError, match=r"add: shapes \(2, 3\) and \(4,\) cannot be broadcast"
+    ):
         Tensor(np.ones((2, 3))) + np.ones(4)
     with pytest.raises(ValueError, match=r"mul: shapes \(4,\) and \(2, 3\)"):
         np.ones(4) * Tensor(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"reshape: cannot reshape shape \(2, 3\)"):
         Tensor(np.ones((2, 3))).reshape(4, 2)
-    with pytest.raises(ValueError, match=r"permute: dims \(0, 0\) are not a permutation"):
+    with pytest.raises(
+        ValueError, match=r"permute: dims \(0, 0\) are not a permutation"
+    ):
         Tensor(np.ones((2, 3))).permute(0, 0)
-    with pytest.raises(ValueError, match=r"sum: axis 2 is out of range for shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"sum: axis 2 is out of range for shape \(2, 3\)"
+    ):
         Tensor(np.ones((2, 3))).sum(axis=2)
 
 
@@ -400,13 +476,20 @@ def test_backward_without_graph_and_bad_custom_op():
         Tensor(1.0).backward()
     a = Tensor(np.ones(3), requires_grad=True)
     bad = Tensor.from_op(a.data * 2, (a,), lambda g: (g.sum(),), "bad")
-    with pytest.raises(ValueError, match=r"op 'bad' returned a gradient of shape \(\) for an input of shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"op 'bad' returned a gradient of shape \(\) "
+        r"for an input of shape \(3,\)",
+    ):
         bad.sum().backward()
-    with pytest.raises(ValueError, match=r"unbroadcast: cannot sum a gradient of shape \(2, 3\) to shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"unbroadcast: cannot sum a gradient of shape \(2, 3\) to shape \(2,\)",
+    ):
         unbroadcast(np.ones((2, 3)), (2,))
 
 
-# --- torch's meaning of transpose, permute and boolean masks ------------------------------
+# --- torch's meaning of transpose, permute and boolean masks --------------------------
 @pytest.mark.parametrize("shape, dims", [((2, 3, 4), (-2, -1)), ((2, 3, 4), (0, 2)),
                                          ((3, 4), (0, 1)), ((2, 3, 4, 5), (1, -1)),
                                          ((3,), (0, 0))])
@@ -428,7 +511,9 @@ def test_permute_matches_torch(t, g):
     out.backward(np.arange(24.0).reshape(out.shape))
     out_ref.backward(t(np.arange(24.0).reshape(out.shape)))
     close(x.grad, tx.grad)
-    with pytest.raises(ValueError, match=r"permute: dims \(0, 0, 1\) are not a permutation"):
+    with pytest.raises(
+        ValueError, match=r"permute: dims \(0, 0, 1\) are not a permutation"
+    ):
         x.permute(0, 0, 1)
     with pytest.raises(TypeError, match="transpose: expected two dims"):
         x.transpose(2, 0, 1)
@@ -449,20 +534,25 @@ def test_tensor_boolean_mask_selects_like_torch(t, g):
     (out ** 2).sum().backward()
     (out_ref ** 2).sum().backward()
     close(x.grad, tx.grad)
-    with pytest.raises(TypeError, match="only floating-point tensors can require a gradient"):
+    with pytest.raises(
+        TypeError, match="only floating-point tensors can require a gradient"
+    ):
         Tensor(mask, requires_grad=True)
 
 
 def test_pow_at_zero_base_matches_torch_without_warnings(t):
     a, ta = pair(np.array([0.0, 1.0, 4.0]), t)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")         # (a ** 0.5)' = 0.5 / sqrt(a) is inf at 0, silently
+        # (a ** 0.5)' = 0.5 / sqrt(a) is inf at 0, silently
+        warnings.simplefilter("error")
         (a ** 0.5).sum().backward()
     (ta ** 0.5).sum().backward()
     close(a.grad, ta.grad)
-    # the exponent's gradient a^b ln a: 0 at a = 0 for b >= 0, -inf there for b < 0 (torch's)
+    # the exponent's gradient a^b ln a: 0 at a = 0 for b >= 0, -inf there for b < 0
+    # (torch's)
     (a2, ta2), (b, tb) = pair(np.zeros(3), t), pair(np.array([-1.5, 0.0, 2.0]), t)
-    with np.errstate(divide="ignore"):         # the forward 0 ** -1.5 = inf warns in numpy
+    # the forward 0 ** -1.5 = inf warns in numpy
+    with np.errstate(divide="ignore"):
         y = (a2 ** b).sum()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -474,7 +564,11 @@ def test_pow_at_zero_base_matches_torch_without_warnings(t):
 
 def test_reduction_axis_must_be_int():
     x = Tensor(np.ones((2, 3)), requires_grad=True)
-    with pytest.raises(TypeError, match="sum: axis must be None, an int or a tuple of ints"):
+    with pytest.raises(
+        TypeError, match="sum: axis must be None, an int or a tuple of ints"
+    ):
         x.sum(axis=1.5)
-    with pytest.raises(TypeError, match="mean: axis must be None, an int or a tuple of ints"):
+    with pytest.raises(
+        TypeError, match="mean: axis must be None, an int or a tuple of ints"
+    ):
         x.mean(axis=(0, 0.5))

@@ -1,24 +1,20 @@
-"""The book builds with warnings as errors, and its pages work offline."""
+"""The book builds with warnings as errors, and its pages work offline.
+
+The build is the session fixture ``book_build`` (tests/conftest.py), shared with
+tests/test_browser.py, which then reads every page in a browser."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 
 
-def test_book_builds_clean_and_offline():
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else shutil.which("jupyter-book"),
-           "build", str(ROOT), "-W", "-n", "--keep-going"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1500)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-6000:]
-    assert "build succeeded" in proc.stdout, log[-6000:]
+def test_book_builds_clean_and_offline(book_build):
+    log = book_build["log"]
+    assert book_build["returncode"] == 0, log[-6000:]
+    assert "build succeeded" in log, log[-6000:]
     sphinx_warnings = [line for line in log.splitlines() if "WARNING" in line
                        and "Kernel is running over TCP" not in line]
     assert not sphinx_warnings, "\n".join(sphinx_warnings)

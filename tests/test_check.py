@@ -14,7 +14,9 @@ def test_success_prints_one_line(capsys):
     assert_close(np.ones(3), torch.ones(3, dtype=torch.float64), rtol=0, atol=0,
                  name="ones", against="torch.ones")
     out = capsys.readouterr().out
-    assert out == "✓ ones matches torch.ones (max abs err 0.0e+00, max rel err 0.0e+00)\n"
+    assert (
+        out == "✓ ones matches torch.ones (max abs err 0.0e+00, max rel err 0.0e+00)\n"
+    )
 
 
 def test_failure_names_shape_errors_and_worst_index():
@@ -34,7 +36,9 @@ def test_shape_mismatch_is_an_assertion_not_a_broadcast():
 
 
 def test_nan_positions_must_agree():
-    assert_close(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), rtol=0, atol=0, verbose=False)
+    assert_close(
+        np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), rtol=0, atol=0, verbose=False
+    )
     with pytest.raises(AssertionError, match="NaNs in different places"):
         assert_close(np.array([np.nan, 1.0]), np.array([1.0, np.nan]), rtol=1, atol=1)
 
@@ -137,9 +141,18 @@ def test_numerical_grad_rejects_bad_input():
         numerical_grad(lambda z: z.sum(), np.array(["a"]))
 
 
-@pytest.mark.parametrize("kw", [dict(rtol=float("nan"), atol=0), dict(rtol=0, atol=float("nan")),
-                                dict(rtol=float("inf"), atol=0), dict(rtol=0, atol=float("inf"))])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(rtol=float("nan"), atol=0),
+        dict(rtol=0, atol=float("nan")),
+        dict(rtol=float("inf"), atol=0),
+        dict(rtol=0, atol=float("inf")),
+    ],
+)
 def test_nan_and_infinite_tolerances_are_refused(kw):
-    """A NaN bound makes every comparison False, so `diff > bound` never fires: 1 vs 2 passed."""
-    with pytest.raises(ValueError, match=r"assert_close: (rtol|atol) must be a finite number"):
+    """NaN bounds make comparisons False: `diff > bound` never fires, 1 vs 2 passed."""
+    with pytest.raises(
+        ValueError, match=r"assert_close: (rtol|atol) must be a finite number"
+    ):
         assert_close(1.0, 2.0, **kw)

@@ -31,8 +31,10 @@ def test_seed_reseeds_rng_in_place():
     assert rng is dlmath.rng and rng.random() == first
 
 
-@pytest.mark.parametrize("bad, exc", [(1.5, TypeError), ("0", TypeError), (True, TypeError),
-                                      (-1, ValueError)])
+@pytest.mark.parametrize(
+    "bad, exc",
+    [(1.5, TypeError), ("0", TypeError), (True, TypeError), (-1, ValueError)],
+)
 def test_seed_rejects_bad_input(bad, exc):
     with pytest.raises(exc, match="seed: n must be"):
         dlmath.seed(bad)
@@ -45,7 +47,7 @@ def test_device_is_cuda_exactly_when_available():
 
 
 def test_nbval_rounds_floats_instead_of_truncating():
-    """Two runs that agree to 1e-10 must sanitize alike, also across a carry (…99 vs …00)."""
+    """Runs that agree to 1e-10 sanitize alike, also across a carry (…99 vs …00)."""
     import importlib.util
     from pathlib import Path
 

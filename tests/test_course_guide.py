@@ -13,7 +13,8 @@ import course_guide  # noqa: E402
 
 
 def test_generated_course_plan_is_up_to_date():
-    rows = course_guide.notebooks()          # every toc notebook has data, no stray entries
+    # every toc notebook has data, no stray entries
+    rows = course_guide.notebooks()
     stored = (ROOT / "book/_generated/course_plan.md").read_text(encoding="utf-8")
     assert stored == course_guide.render_markdown(rows) + "\n", \
         "run `python tools/course_guide.py` and commit book/_generated/"
@@ -28,7 +29,7 @@ def test_prerequisites_point_backwards():
 
 
 def test_chapter_pages_state_the_reading_time_of_the_data():
-    """Each index.md says "N hours in all": the notebooks' reading time, to the half hour."""
+    """Each index.md says "N hours in all": its notebooks' reading time, to 0.5 h."""
     reading: dict[int, int] = {}
     for r in course_guide.notebooks():
         c = int(r.key.split(".")[0])
@@ -38,8 +39,10 @@ def test_chapter_pages_state_the_reading_time_of_the_data():
         text = (ROOT / f"{index}.md").read_text(encoding="utf-8")
         m = re.search(r"([\d.]+) hours? in all", text)
         assert m, f"{index}.md must state the chapter's time as 'N hours in all'"
-        assert float(m.group(1)) == round(reading[c] / 30) / 2, \
-            f"{index}.md says {m.group(1)} h; book/course.yml adds up to {reading[c]} min"
+        assert float(m.group(1)) == round(reading[c] / 30) / 2, (
+            f"{index}.md says {m.group(1)} h; "
+            f"book/course.yml adds up to {reading[c]} min"
+        )
 
 
 def test_syllabi_cover_every_chapter_once_in_order():

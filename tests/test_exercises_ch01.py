@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dlmath.exercises import ch01
-from tests.notebook_solutions import solutions
+from tests.notebook_solutions import check_calls, solutions
 
 NB = "chapters/01_linear_algebra/05_norms_factorizations_costs.ipynb"
 
@@ -105,12 +105,13 @@ NB_EARLIER = {name: path for path, names in {
     "chapters/01_linear_algebra/01_vectors_and_tensors.ipynb":
         ["normalize_rows", "pairwise_sq_dists"],
     "chapters/01_linear_algebra/02_linear_maps_and_matmul.ipynb":
-        ["bilinear", "attention_scores"],
+        ["bilinear", "causal_attention_weights"],
     "chapters/01_linear_algebra/03_linear_systems_least_squares.ipynb":
         ["ridge", "project"],
     "chapters/01_linear_algebra/04_eigen_svd_pca.ipynb":
-        ["covariance", "rank_k_approx"],
+        ["covariance", "smallest_rank"],
 }.items() for name in names}
+PART_I = sorted(set(NB_EARLIER.values())) + [NB]
 
 
 def _sq(Z):
@@ -123,25 +124,97 @@ def _ridge_augmented_with_lam(A, b, lam):  # stacks λI instead of √λ I under
                            np.concatenate([b, np.zeros(n)]), rcond=None)[0]
 
 
+def normalize_rows_torch(X):  # right values, but not by hand
+    import torch
+    return torch.nn.functional.normalize(torch.as_tensor(X), dim=1).numpy()
+
+
+def pairwise_sq_dists_torch(X, Y):  # right values, but not by hand
+    import torch
+    return (torch.cdist(torch.as_tensor(X), torch.as_tensor(Y)) ** 2).numpy()
+
+
+def _scores(Q, K):
+    return Q @ K.swapaxes(-1, -2) / np.sqrt(Q.shape[-1])
+
+
+def _softmax_rows(S):
+    E = np.exp(S - S.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def causal_no_mask(Q, K):  # plain attention: looks at the future
+    return _softmax_rows(_scores(Q, K))
+
+
+def causal_zeroed_after_softmax(Q, K):  # masks after normalising: rows sum to < 1
+    n = Q.shape[1]
+    return _softmax_rows(_scores(Q, K)) * np.tril(np.ones((n, n)))
+
+
+def causal_unstable(Q, K):  # exp of raw scores: overflows to nan for large scores
+    n = Q.shape[1]
+    E = np.exp(_scores(Q, K)) * np.tril(np.ones((n, n)))
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def causal_unscaled(Q, K):  # forgets 1/√d
+    n = Q.shape[1]
+    S = np.where(np.triu(np.ones((n, n), bool), 1), -np.inf, Q @ K.swapaxes(-1, -2))
+    return _softmax_rows(S)
+
+
+def project_normal_equations(A, y):  # (AᵀA)⁻¹: fails when AᵀA is singular
+    return A @ np.linalg.solve(A.T @ A, A.T @ y)
+
+
+def _svals(A):
+    return np.linalg.svd(A, compute_uv=False)
+
+
+def rank_off_by_one(A, tol):  # counts the first singular value that is dropped
+    s2 = _svals(A) ** 2
+    err2 = np.append(np.cumsum(s2[::-1])[::-1], 0.0)
+    return int(np.argmax(err2 <= tol ** 2 * err2[0])) + 1
+
+
+def rank_not_squared(A, tol):  # sums singular values instead of their squares
+    s = _svals(A)
+    err = np.append(np.cumsum(s[::-1])[::-1], 0.0)
+    return int(np.argmax(err <= tol * err[0]))
+
+
+def rank_spectral(A, tol):  # the spectral-norm error s_(k+1) instead of Frobenius
+    s = np.append(_svals(A), 0.0)
+    return int(np.argmax(s <= tol * np.sqrt(np.sum(s ** 2))))
+
+
+def rank_energy_kept(A, tol):  # compares the kept energy, not the error, with tol
+    s2 = _svals(A) ** 2
+    kept = np.append(0.0, np.cumsum(s2))
+    return int(np.argmax(kept >= tol ** 2 * kept[-1]))
+
+
 EARLIER = [
     ("check_normalize_rows", "normalize_rows", [
         lambda X: X / np.linalg.norm(X),                              # one global norm
         lambda X: X / np.linalg.norm(X, axis=0, keepdims=True),  # columns, not rows
-        lambda X: X / np.abs(X).sum(axis=1, keepdims=True)]),         # L1 norm
+        lambda X: X / np.abs(X).sum(axis=1, keepdims=True),           # L1 norm
+        normalize_rows_torch]),
     ("check_pairwise_sq_dists", "pairwise_sq_dists", [
         lambda X, Y: _sq(X)[:, None] + _sq(Y)[None, :] - X @ Y.T,     # forgets the 2
         lambda X, Y: np.sqrt(np.maximum(_sq(X)[:, None] + _sq(Y)[None, :]
                                         - 2 * X @ Y.T, 0)),  # distances, not squared
-        lambda X, Y: _sq(X)[:, None] + _sq(Y)[None, :]]),  # drops the cross term
+        lambda X, Y: _sq(X)[:, None] + _sq(Y)[None, :],  # drops the cross term
+        pairwise_sq_dists_torch]),
     ("check_bilinear", "bilinear", [
         lambda x1, x2, W, b: np.einsum("ni,kij,nj->nk", x1, W, x2),   # forgets the bias
         # mixes examples: sums over every pair (n, m)
         lambda x1, x2, W, b: np.einsum("ni,kij,mj->nk", x1, W, x2) + b,
-        lambda x1, x2, W, b: np.einsum("ni,kij,nj->nk", x1, W, x2) - b]),
-    ("check_attention_scores", "attention_scores", [
-        lambda Q, K: Q @ K.swapaxes(-1, -2),                          # no scaling
-        lambda Q, K: Q @ K.swapaxes(-1, -2) / Q.shape[-1],            # d, not √d
-        lambda Q, K: Q @ K.swapaxes(-1, -2) / np.sqrt(K.shape[1])]),  # √m, not √d
+        lambda x1, x2, W, b: np.einsum("ni,kji,nj->nk", x1, W.swapaxes(1, 2)
+                                       .swapaxes(1, 2), x2) - b]),
+    ("check_causal_attention_weights", "causal_attention_weights", [
+        causal_no_mask, causal_zeroed_after_softmax, causal_unstable, causal_unscaled]),
     ("check_ridge", "ridge", [
         lambda A, b, lam: np.linalg.solve(A.T @ A + lam, A.T @ b),    # λ on every entry
         lambda A, b, lam: np.linalg.lstsq(A, b, rcond=None)[0],       # ignores λ
@@ -149,18 +222,15 @@ EARLIER = [
     ("check_project", "project", [
         lambda A, y: A @ A.T @ y,  # forgets the inverse
         lambda A, y: np.linalg.pinv(A) @ y,  # coefficients, (n,)
-        lambda A, y: y - A @ np.linalg.pinv(A) @ y]),                 # the residual
+        lambda A, y: y - A @ np.linalg.pinv(A) @ y,                   # the residual
+        project_normal_equations]),
     ("check_covariance", "covariance", [
         lambda X: (X - X.mean(0)).T @ (X - X.mean(0)) / len(X),       # biased, 1/N
         lambda X: X.T @ X / (len(X) - 1),                             # not centred
-        lambda X: (X - X.mean(0)) @ (X - X.mean(0)).T / (len(X) - 1)]),  # (N, N)
-    ("check_rank_k_approx", "rank_k_approx", [
-        lambda A, k: (lambda U, s, Vt: U[:, :k] @ Vt[:k])(
-            *np.linalg.svd(A, full_matrices=False)),                  # drops σ
-        lambda A, k: (lambda U, s, Vt: (U[:, -k:] * s[-k:]) @ Vt[-k:])(
-            *np.linalg.svd(A, full_matrices=False)),                  # smallest σ's
-        lambda A, k: (lambda U, s, Vt: (U[:, :k + 1] * s[:k + 1]) @ Vt[:k + 1])(
-            *np.linalg.svd(A, full_matrices=False))]),                # off by one
+        lambda X: (X - X.mean(0)) @ (X - X.mean(0)).T / (len(X) - 1),  # (N, N)
+        lambda X: np.cov(X, rowvar=False)]),                          # not by hand
+    ("check_smallest_rank", "smallest_rank", [
+        rank_off_by_one, rank_not_squared, rank_spectral, rank_energy_kept]),
 ]
 
 
@@ -183,3 +253,41 @@ def test_earlier_wrong_answer_fails(check, k):
 def test_earlier_stub_is_not_attempted(check):
     with pytest.raises(AssertionError, match="not attempted"):
         getattr(ch01, check)(stub)
+
+
+def test_messages_name_the_exercise_function_and_case():
+    with pytest.raises(AssertionError, match=r"Exercise 1\.6 project: "
+                       r"project_normal_equations raised LinAlgError.*test case 4"):
+        ch01.check_project(project_normal_equations)
+    with pytest.raises(AssertionError, match="done by hand.*torch"):
+        ch01.check_normalize_rows(normalize_rows_torch)
+    with pytest.raises(AssertionError, match="done by hand.*cov"):
+        ch01.check_covariance(lambda X: np.cov(X, rowvar=False))
+    with pytest.raises(AssertionError) as info:
+        ch01.check_smallest_rank(rank_off_by_one)
+    assert "rank_off_by_one gives wrong values on test case" in str(info.value)
+    assert "0x" not in str(info.value)
+
+
+@pytest.mark.parametrize("path", PART_I)
+def test_every_visible_and_hidden_call_accepts_the_notebook_solution(path, capsys):
+    calls = check_calls(path)
+    assert any(seed is not None for *_, seed in calls), "no hidden cases"
+    for _, check, fn, seed in calls:
+        kw = {} if seed is None else {"seed": seed}
+        getattr(ch01, check)(solutions(path)[fn], **kw)
+    assert capsys.readouterr().out.count("✓") == len(calls)
+
+
+def test_the_same_seed_tests_the_same_cases():
+    seen = []
+
+    def spy(X):
+        seen.append(X.copy())
+        return solutions(NB_EARLIER["covariance"])["covariance"](X)
+
+    for seed in (107, 107, 7310001):
+        ch01.check_covariance(spy, seed=seed)
+    n = len(seen) // 3
+    assert all(np.array_equal(a, b) for a, b in zip(seen[:n], seen[n:2 * n]))
+    assert not np.array_equal(seen[0], seen[2 * n])

@@ -1,66 +1,69 @@
-"""Every Chapter 2 check passes a correct solution and rejects wrong ones and stubs."""
+"""Every Chapter 2 check accepts the notebook's solution (visible and hidden cases)
+and rejects stubs and plausible wrong answers; solutions come from the notebooks."""
 import numpy as np
 import pytest
 
 from dlmath.autodiff import Tensor, unbroadcast
 from dlmath.exercises import ch02
+from tests.notebook_solutions import check_calls, solutions
+
+NB = {name: path for path, names in {
+    "chapters/02_calculus_autodiff/01_derivatives_gradients_jacobians.ipynb":
+        ["log_softmax_jacobian", "grad_least_squares"],
+    "chapters/02_calculus_autodiff/02_chain_rule_and_modes.ipynb":
+        ["grad_W_tanh_layer"],
+    "chapters/02_calculus_autodiff/03_gradient_checking.ipynb":
+        ["five_point_derivative"],
+    "chapters/02_calculus_autodiff/04_autodiff_engine.ipynb": ["maximum", "softplus"],
+}.items() for name in names}
+PART_I = sorted(set(NB.values())) + [
+    "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb"]
 
 
 def stub(*args):
     raise NotImplementedError()
 
 
-# --- correct solutions (the same as in the notebooks) ------------------------------
-def softmax_jacobian(z):
+def sol(name):
+    return solutions(NB[name])[name]
+
+
+# --- wrong solutions: each a plausible mistake -----------------------------------
+def _softmax(z):
     p = np.exp(z - z.max())
-    p /= p.sum()
-    return np.diag(p) - np.outer(p, p)
+    return p / p.sum()
 
 
-def grad_least_squares(A, x, b):
-    return 2 * A.T @ (A @ x - b)
-
-
-def grad_W_tanh_layer(X, W, b):
-    G = 1 - np.tanh(X @ W.T + b) ** 2
-    return G.T @ X
-
-
-def five_point_derivative(f, x, h):
-    return (-f(x + 2 * h) + 8 * f(x + h) - 8 * f(x - h) + f(x - 2 * h)) / (12 * h)
-
-
-def maximum(a, b):
-    def backward(g):
-        return unbroadcast(g * (a.data > b.data), a.shape), unbroadcast(g * (a.data < b.data), b.shape)
-    return Tensor.from_op(np.maximum(a.data, b.data), (a, b), backward, "maximum")
-
-
-def softplus(a):
-    x = a.data
-    e = np.exp(-np.abs(x))
-    sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-    def backward(g):
-        return (g * sig,)
-    return Tensor.from_op(np.maximum(x, 0) + np.log1p(e), (a,), backward, "softplus")
-
-
-# --- wrong solutions: each a plausible mistake ----------------------------------------------
-def softmax_jacobian_naive(z):  # overflows for large z
+def log_softmax_jacobian_naive(z):  # overflows for large z
     with np.errstate(over="ignore", invalid="ignore"):
         p = np.exp(z) / np.exp(z).sum()
+    return np.eye(len(z)) - p[None, :]
+
+
+def log_softmax_jacobian_transposed(z):  # δ_ij - p_i: rows and columns swapped
+    return np.eye(len(z)) - _softmax(z)[:, None]
+
+
+def log_softmax_jacobian_is_softmax_jacobian(z):  # the Jacobian of softmax instead
+    p = _softmax(z)
     return np.diag(p) - np.outer(p, p)
 
 
-def softmax_jacobian_no_diag(z):
-    p = np.exp(z - z.max())
-    p /= p.sum()
-    return -np.outer(p, p)
+def log_softmax_jacobian_imported(z):  # softmax's Jacobian divided by p: not by hand
+    from dlmath.functional import softmax_jacobian
+    return softmax_jacobian(z) / _softmax(z)[:, None]
 
 
 def grad_least_squares_no_two(A, x, b):
     return A.T @ (A @ x - b)
+
+
+def grad_least_squares_expanded_wrong(A, x, b):  # expands, but forgets Aᵀ on b
+    return 2 * A.T @ A @ x - 2 * b
+
+
+def grad_least_squares_residual_sign(A, x, b):
+    return 2 * A.T @ (b - A @ x)
 
 
 def grad_W_tanh_layer_transposed(X, W, b):
@@ -71,8 +74,25 @@ def grad_W_tanh_layer_forgets_tanh(X, W, b):
     return np.ones((X.shape[0], W.shape[0])).T @ X
 
 
-def central_difference(f, x, h):
+def grad_W_tanh_layer_sech_wrong(X, W, b):  # uses 1 - tanh instead of 1 - tanh²
+    return (1 - np.tanh(X @ W.T + b)).T @ X
+
+
+def central_difference(f, x, h):  # second order only
     return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def central_difference_own_h(f, x, h):  # ignores h: accurate, but not fourth order
+    return (f(x + 1e-5) - f(x - 1e-5)) / 2e-5
+
+
+def five_point_own_h(f, x, h):  # the right stencil with its own tiny h
+    h = 1e-3
+    return (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h)
+
+
+def five_point_wrong_weights(f, x, h):  # weights that cancel the wrong term
+    return (4 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (4 * h)
 
 
 def maximum_no_unbroadcast(a, b):
@@ -83,7 +103,8 @@ def maximum_no_unbroadcast(a, b):
 
 def maximum_swapped_backward(a, b):
     def backward(g):
-        return unbroadcast(g * (a.data < b.data), a.shape), unbroadcast(g * (a.data > b.data), b.shape)
+        return (unbroadcast(g * (a.data < b.data), a.shape),
+                unbroadcast(g * (a.data > b.data), b.shape))
     return Tensor.from_op(np.maximum(a.data, b.data), (a, b), backward, "maximum")
 
 
@@ -107,29 +128,46 @@ def softplus_wrong_backward(a):
     return Tensor.from_op(out, (a,), lambda g: (g * out,), "softplus")
 
 
+def softplus_unstable_backward(a):  # stable forward, but e^x / (1 + e^x) overflows
+    x = a.data
+    out = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        sig = np.exp(x) / (1 + np.exp(x))
+    return Tensor.from_op(out, (a,), lambda g: (g * sig,), "softplus")
+
+
 CHECKS = [
-    (ch02.check_softmax_jacobian, softmax_jacobian, [softmax_jacobian_naive, softmax_jacobian_no_diag]),
-    (ch02.check_grad_least_squares, grad_least_squares, [grad_least_squares_no_two]),
-    (ch02.check_grad_W_tanh_layer, grad_W_tanh_layer,
-     [grad_W_tanh_layer_transposed, grad_W_tanh_layer_forgets_tanh]),
-    (ch02.check_five_point_derivative, five_point_derivative, [central_difference]),
-    (ch02.check_maximum, maximum, [maximum_no_unbroadcast, maximum_swapped_backward,
-                                   maximum_numpy_only, maximum_detached]),
-    (ch02.check_softplus, softplus, [softplus_naive, softplus_wrong_backward]),
+    (ch02.check_log_softmax_jacobian, "log_softmax_jacobian",
+     [log_softmax_jacobian_naive, log_softmax_jacobian_transposed,
+      log_softmax_jacobian_is_softmax_jacobian, log_softmax_jacobian_imported]),
+    (ch02.check_grad_least_squares, "grad_least_squares",
+     [grad_least_squares_no_two, grad_least_squares_expanded_wrong,
+      grad_least_squares_residual_sign]),
+    (ch02.check_grad_W_tanh_layer, "grad_W_tanh_layer",
+     [grad_W_tanh_layer_transposed, grad_W_tanh_layer_forgets_tanh,
+      grad_W_tanh_layer_sech_wrong]),
+    (ch02.check_five_point_derivative, "five_point_derivative",
+     [central_difference, central_difference_own_h, five_point_own_h,
+      five_point_wrong_weights]),
+    (ch02.check_maximum, "maximum", [maximum_no_unbroadcast, maximum_swapped_backward,
+                                     maximum_numpy_only, maximum_detached]),
+    (ch02.check_softplus, "softplus", [softplus_naive, softplus_wrong_backward,
+                                       softplus_unstable_backward]),
 ]
 
 
-@pytest.mark.parametrize("check,solution", [(c, s) for c, s, _ in CHECKS],
-                         ids=lambda x: getattr(x, "__name__", ""))
-def test_correct_solution_passes(check, solution, capsys):
-    check(solution)
+@pytest.mark.parametrize("check,name", [(c, n) for c, n, _ in CHECKS],
+                         ids=lambda x: getattr(x, "__name__", x))
+def test_notebook_solution_passes(check, name, capsys):
+    check(sol(name))
     assert "✓" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("check,wrong", [(c, w) for c, _, ws in CHECKS for w in ws],
                          ids=lambda x: getattr(x, "__name__", ""))
 def test_wrong_solution_fails(check, wrong):
-    with np.errstate(all="ignore"), pytest.raises(AssertionError, match="Exercise 2\\.\\d"):
+    with np.errstate(all="ignore"), \
+            pytest.raises(AssertionError, match=r"Exercise 2\.\d"):
         check(wrong)
 
 
@@ -146,15 +184,30 @@ def test_wrong_messages_say_what_is_wrong():
         ch02.check_maximum(maximum_detached)
     with pytest.raises(AssertionError, match="wrong backward"):
         ch02.check_maximum(maximum_swapped_backward)
-    with pytest.raises(AssertionError, match=r"backward failed .* shape \(2, 3\) for an input of shape \(3,\)"):
+    with pytest.raises(AssertionError, match=r"backward failed .* shape \(2, 3\) "
+                                             r"for an input of shape \(3,\)"):
         ch02.check_maximum(maximum_no_unbroadcast)
     with pytest.raises(AssertionError, match="wrong forward"):
         ch02.check_softplus(softplus_naive)
+    with pytest.raises(AssertionError, match="done by hand.*softmax_jacobian"):
+        ch02.check_log_softmax_jacobian(log_softmax_jacobian_imported)
+    with pytest.raises(AssertionError, match=r"divides the error by 1\.0.*about 2⁴"):
+        ch02.check_five_point_derivative(central_difference_own_h)
+    with pytest.raises(AssertionError, match=r"f = sin at h = 1e-2"):
+        ch02.check_five_point_derivative(central_difference)
+
+
+@pytest.mark.parametrize("path", PART_I)
+def test_every_visible_and_hidden_call_accepts_the_notebook_solution(path, capsys):
+    calls = check_calls(path)
+    assert any(seed is not None for *_, seed in calls), "no hidden cases"
+    for _, check, fn, seed in calls:
+        kw = {} if seed is None else {"seed": seed}
+        getattr(ch02, check)(solutions(path)[fn], **kw)
+    assert capsys.readouterr().out.count("✓") == len(calls)
 
 
 # --- notebook 2.5: solutions from the notebook, plausible wrong answers ------------
-from tests.notebook_solutions import solutions  # noqa: E402
-
 NB25 = "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb"
 
 

@@ -13,13 +13,14 @@ import dlmath
 from dlmath import functional as F
 from dlmath import probability as P
 from dlmath.check import assert_close
-from strategies import class_targets, finite, float_arrays, probabilities
+from strategies import class_targets, float_arrays, probabilities
 
 SCALES = [1e-3, 1.0, 30.0, 1e4]
 
 
 def tt(x, requires_grad=False):
-    """float64 tensor on the reference device (hypothesis tests cannot use the ``t`` fixture)."""
+    """float64 tensor on the reference device (for hypothesis tests: no ``t``
+    fixture)."""
     return torch.tensor(np.asarray(x, dtype=np.float64), device=dlmath.device(),
                         requires_grad=requires_grad)
 
@@ -44,9 +45,18 @@ def test_softmax_logsoftmax_logsumexp_match_torch(shape, scale, data):
     # log-probabilities: the absolute error scales with the logits' magnitude
     close(F.log_softmax(x, axis), torch.log_softmax(tx, dim=axis), rtol=1e-13,
           atol=1e-13 * scale)
-    close(F.logsumexp(x, axis), torch.logsumexp(tx, dim=axis), rtol=1e-13, atol=1e-13 * scale)
-    close(F.logsumexp(x, axis, keepdims=True), torch.logsumexp(tx, dim=axis, keepdim=True),
-          rtol=1e-13, atol=1e-13 * scale)
+    close(
+        F.logsumexp(x, axis),
+        torch.logsumexp(tx, dim=axis),
+        rtol=1e-13,
+        atol=1e-13 * scale,
+    )
+    close(
+        F.logsumexp(x, axis, keepdims=True),
+        torch.logsumexp(tx, dim=axis, keepdim=True),
+        rtol=1e-13,
+        atol=1e-13 * scale,
+    )
 
 
 def test_softmax_extreme_logits_are_finite(t):
@@ -77,7 +87,9 @@ def test_softmax_jacobian_matches_autograd(t, g, scale):
     J = F.softmax_jacobian(x)
     assert J.shape == (3, 5, 5)
     for n in range(3):
-        ref = torch.autograd.functional.jacobian(lambda z: torch.softmax(z, -1), t(x[n]))
+        ref = torch.autograd.functional.jacobian(
+            lambda z: torch.softmax(z, -1), t(x[n])
+        )
         close(J[n], ref, atol=1e-15)
     close(J.sum(axis=-1), np.zeros((3, 5)), atol=1e-15)
 
@@ -93,7 +105,12 @@ def test_cross_entropy_and_grad_match_torch(N, C, scale, data):
     ty = torch.as_tensor(y, device=tz.device)
     for reduction in ("mean", "sum", "none"):
         ref = TF.cross_entropy(tz, ty, reduction=reduction)
-        close(F.cross_entropy(z, y, reduction=reduction), ref, rtol=1e-13, atol=1e-13 * scale)
+        close(
+            F.cross_entropy(z, y, reduction=reduction),
+            ref,
+            rtol=1e-13,
+            atol=1e-13 * scale,
+        )
     for reduction in ("mean", "sum"):
         (grad,) = torch.autograd.grad(TF.cross_entropy(tz, ty, reduction=reduction), tz)
         close(F.cross_entropy_grad(z, y, reduction=reduction), grad, atol=1e-15)
@@ -111,7 +128,9 @@ def test_cross_entropy_at_1e4(t):
 @given(shape=shapes, scale=scales, hard=st.booleans(), data=st.data())
 def test_bce_with_logits_and_grad_match_torch(shape, scale, hard, data):
     x = data.draw(float_arrays(shape, -scale, scale))
-    y = data.draw(float_arrays(shape, 0.0, 1.0).map(np.round if hard else (lambda v: v)))
+    y = data.draw(
+        float_arrays(shape, 0.0, 1.0).map(np.round if hard else (lambda v: v))
+    )
     tx = tt(x, requires_grad=True)
     for reduction in ("mean", "sum", "none"):
         ref = TF.binary_cross_entropy_with_logits(tx, tt(y), reduction=reduction)
@@ -136,7 +155,10 @@ def _probs(g, shape, zeros=False):
 @pytest.mark.parametrize("zeros", [False, True])
 def test_entropy_and_kl_on_probs_match_torch(t, g, zeros):
     p, q = _probs(g, (4, 6), zeros), _probs(g, (4, 6))
-    Cp, Cq = torch.distributions.Categorical(probs=t(p)), torch.distributions.Categorical(probs=t(q))
+    Cp, Cq = (
+        torch.distributions.Categorical(probs=t(p)),
+        torch.distributions.Categorical(probs=t(q)),
+    )
     close(F.entropy(p), Cp.entropy())
     close(F.kl_divergence(p, q), torch.distributions.kl_divergence(Cp, Cq))
     close(F.kl_divergence(p, q), TF.kl_div(t(q).log(), t(p), reduction="none").sum(-1))
@@ -168,7 +190,8 @@ def test_entropy_and_kl_from_logits_match_torch(shape, scale, data):
 @settings(max_examples=50, deadline=None)
 @given(C=st.integers(1, 8), data=st.data())
 def test_information_laws(C, data):
-    """Gibbs: KL >= 0; 0 <= H(p) <= log C; H(p, q) = H(p) + KL(p || q). Drawn p and q reach
+    """Gibbs: KL >= 0; 0 <= H(p) <= log C; H(p, q) = H(p) + KL(p || q).
+    Drawn p and q reach
     one-hots and zeros, where KL is +inf (q = 0 where p > 0) and 0 log 0 counts 0."""
     p, q = data.draw(probabilities((3, C))), data.draw(probabilities((3, C)))
     kl, H = F.kl_divergence(p, q), F.entropy(p)
@@ -183,18 +206,25 @@ def test_information_laws(C, data):
 
 def test_cross_entropy_bad_target():
     z = np.zeros((3, 4))
-    with pytest.raises(ValueError, match=r"target must be integer class indices of shape "
-                                         r"\(3,\), got float64 \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"target must be integer class indices of shape "
+        r"\(3,\), got float64 \(3,\)",
+    ):
         F.cross_entropy(z, np.array([0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match=r"got int64 \(3, 1\)"):
         F.cross_entropy(z, np.zeros((3, 1), dtype=np.int64))
-    with pytest.raises(ValueError, match=r"class indices in \[0, 3\], got values in \[0, 4\]"):
+    with pytest.raises(
+        ValueError, match=r"class indices in \[0, 3\], got values in \[0, 4\]"
+    ):
         F.cross_entropy(z, np.array([0, 1, 4]))
     with pytest.raises(ValueError, match=r"got values in \[-1, 1\]"):
         F.cross_entropy_grad(z, np.array([0, 1, -1]))
     with pytest.raises(ValueError, match=r"logits must have 2 dims \(N, C\)"):
         F.cross_entropy(np.zeros(4), np.array([1]))
-    with pytest.raises(TypeError, match="target must be a numpy array, got a torch.Tensor"):
+    with pytest.raises(
+        TypeError, match="target must be a numpy array, got a torch.Tensor"
+    ):
         F.cross_entropy(z, torch.tensor([0, 1, 2]))
     with pytest.raises(ValueError, match="reduction must be one of"):
         F.cross_entropy(z, np.array([0, 1, 2]), reduction="avg")
@@ -203,10 +233,15 @@ def test_cross_entropy_bad_target():
 
 
 def test_probabilities_bad_input():
-    with pytest.raises(ValueError, match=r"entropy: p must sum to 1 along axis -1 "
-                                         r"\(tolerance 1e-06\), got sums in \[0\.9, 0\.9\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"entropy: p must sum to 1 along axis -1 "
+        r"\(tolerance 1e-06\), got sums in \[0\.9, 0\.9\]",
+    ):
         F.entropy(np.array([0.5, 0.4]))
-    with pytest.raises(ValueError, match="kl_divergence: q must be non-negative probabilities"):
+    with pytest.raises(
+        ValueError, match="kl_divergence: q must be non-negative probabilities"
+    ):
         F.kl_divergence(np.array([0.5, 0.5]), np.array([1.5, -0.5]))
     with pytest.raises(ValueError, match="kl_divergence: p must sum to 1"):
         F.kl_divergence(np.array([0.5, 0.6]), np.array([0.5, 0.5]))
@@ -232,14 +267,21 @@ def test_probabilities_bad_input():
 
 def test_log_probs_match_torch_distributions(t, g):
     x, mu, s = g.standard_normal(6), g.standard_normal(6), g.random(6) + 0.1
-    close(P.normal_log_prob(x, mu, s), torch.distributions.Normal(t(mu), t(s)).log_prob(t(x)))
+    close(
+        P.normal_log_prob(x, mu, s),
+        torch.distributions.Normal(t(mu), t(s)).log_prob(t(x)),
+    )
     xb, pb = g.integers(0, 2, 6).astype(float), g.random(6) * 0.98 + 0.01
     close(P.bernoulli_log_prob(xb, pb),
           torch.distributions.Bernoulli(probs=t(pb)).log_prob(t(xb)))
     pc = _probs(g, (5, 4))
     xc = g.integers(0, 4, 5)
-    close(P.categorical_log_prob(xc, pc),
-          torch.distributions.Categorical(probs=t(pc)).log_prob(torch.as_tensor(xc, device=t(pc).device)))
+    close(
+        P.categorical_log_prob(xc, pc),
+        torch.distributions.Categorical(probs=t(pc)).log_prob(
+            torch.as_tensor(xc, device=t(pc).device)
+        ),
+    )
     with pytest.raises(ValueError, match="scale must be > 0"):
         P.normal_log_prob(0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="x must hold outcomes 0 or 1"):
@@ -262,16 +304,21 @@ def test_bayesian_linear_regression_matches_torch(t, g):
     post = P.bayesian_linear_regression(X, y, tau2, sigma2)
     tX = t(X)
     # Another route to the same posterior: condition the joint Gaussian of (w, y), with
-    # Cov(w, y) = τ² Xᵀ and Cov(y) = τ² X Xᵀ + σ² I (an n x n solve, not our d x d inverse)
+    # Cov(w, y) = τ² Xᵀ and Cov(y) = τ² X Xᵀ + σ² I (an n x n solve, not our d x d
+    # inverse)
     eye_n = torch.eye(20, dtype=tX.dtype, device=tX.device)
     Kyy = tau2 * tX @ tX.T + sigma2 * eye_n
     cov_ref = tau2 * torch.eye(3, dtype=tX.dtype, device=tX.device) \
         - tau2 ** 2 * tX.T @ torch.linalg.solve(Kyy, tX)
     close(post.cov, cov_ref, rtol=1e-10, atol=1e-12)
-    close(post.mean, tau2 * tX.T @ torch.linalg.solve(Kyy, t(y)), rtol=1e-10, atol=1e-12)
+    close(
+        post.mean, tau2 * tX.T @ torch.linalg.solve(Kyy, t(y)), rtol=1e-10, atol=1e-12
+    )
     # posterior mean = ridge solution with lambda = sigma^2 / tau^2
-    ridge = torch.linalg.solve(tX.T @ tX + sigma2 / tau2 * torch.eye(3, dtype=tX.dtype,
-                                                                     device=tX.device), tX.T @ t(y))
+    ridge = torch.linalg.solve(
+        tX.T @ tX + sigma2 / tau2 * torch.eye(3, dtype=tX.dtype, device=tX.device),
+        tX.T @ t(y),
+    )
     close(post.mean, ridge, rtol=1e-10)
     Xn = g.standard_normal((4, 3))
     m, v = P.blr_predict(post, Xn)
@@ -285,17 +332,26 @@ def test_bayesian_linear_regression_matches_torch(t, g):
 
 def test_accuracy_confidence_interval():
     lo, hi = P.accuracy_confidence_interval(80, 100, method="normal")
-    z = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(0.975, dtype=torch.float64))
+    z = torch.distributions.Normal(0.0, 1.0).icdf(
+        torch.tensor(0.975, dtype=torch.float64)
+    )
     half = float(z) * np.sqrt(0.8 * 0.2 / 100)
     assert (lo, hi) == pytest.approx((0.8 - half, 0.8 + half), rel=1e-12)
     # Wilson: the endpoints are the two roots a of (â - a)² = z² a (1 - a) / n
-    for correct, n, level in [(80, 100, 0.95), (3, 10, 0.9), (0, 25, 0.99), (49, 50, 0.8)]:
+    for correct, n, level in [
+        (80, 100, 0.95),
+        (3, 10, 0.9),
+        (0, 25, 0.99),
+        (49, 50, 0.8),
+    ]:
         lo, hi = P.accuracy_confidence_interval(correct, n, level=level)
         zz = float(torch.distributions.Normal(0.0, 1.0).icdf(
             torch.tensor(0.5 + level / 2, dtype=torch.float64))) ** 2
         a_hat = correct / n
         roots = np.sort(np.roots([1 + zz / n, -(2 * a_hat + zz / n), a_hat ** 2]).real)
-        assert (lo, hi) == pytest.approx(tuple(np.clip(roots, 0, 1)), rel=1e-12, abs=1e-15)
+        assert (lo, hi) == pytest.approx(
+            tuple(np.clip(roots, 0, 1)), rel=1e-12, abs=1e-15
+        )
         assert lo <= a_hat <= hi
     assert P.accuracy_confidence_interval(10, 10, method="normal") == (1.0, 1.0)
     assert P.accuracy_confidence_interval(10, 10)[0] < 1.0    # Wilson does not collapse

@@ -22,10 +22,12 @@ NBGRADER = ROOT / ".venv-instructor/bin/nbgrader"
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
 
-WRONG_SOFTPLUS = ("def softplus(a):\n"
-                  "    e = np.exp(a.data)  # overflows for a = 800\n"
-                  "    return Tensor.from_op(np.log(1 + e), (a,), lambda g: (g * e / (1 + e),),"
-                  " 'softplus')\n")
+WRONG_SOFTPLUS = (
+    "def softplus(a):\n"
+    "    e = np.exp(a.data)  # overflows for a = 800\n"
+    "    return Tensor.from_op(np.log(1 + e), (a,), lambda g: (g * e / (1 + e),),"
+    " 'softplus')\n"
+)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -35,7 +37,7 @@ def test_nbgrader_metadata_is_in_sync(path):
 
 
 def _course(tmp_path: Path) -> dict:
-    """A course folder whose kernel is this interpreter (nbgrader lives in its own venv)."""
+    """A course folder whose kernel is this interpreter (nbgrader has its own venv)."""
     kern = tmp_path / "jupyter" / "kernels" / "python3"
     kern.mkdir(parents=True)
     (kern / "kernel.json").write_text(json.dumps({
@@ -58,8 +60,10 @@ def _cells_by_id(nb: dict) -> dict:
 
 
 def test_nbgrader_releases_autogrades_and_exports(tmp_path):
-    assert NBGRADER.exists(), "nbgrader is missing: `make test` installs requirements-" \
-                              "instructor.txt into .venv-instructor"
+    assert NBGRADER.exists(), (
+        "nbgrader is missing: `make test` installs requirements-"
+        "instructor.txt into .venv-instructor"
+    )
     env = _course(tmp_path)
 
     def nbgrader(*args):
@@ -89,14 +93,26 @@ def test_nbgrader_releases_autogrades_and_exports(tmp_path):
         (d / NOTEBOOK.name).write_text(json.dumps(nb))
     nbgrader("autograde", "ch02", "--create", "--force")
     nbgrader("export")
-    rows = {r["student_id"]: r for r in csv.DictReader((tmp_path / "grades.csv").open())}
+    rows = {
+        r["student_id"]: r for r in csv.DictReader((tmp_path / "grades.csv").open())
+    }
     assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) == 2.0
     assert float(rows["bob"]["score"]) == 1.0
 
     # the same submissions through the project's own grader: one row per exercise
     out = tmp_path / "grades_by_exercise.csv"
-    subprocess.run([sys.executable, str(ROOT / "tools/grade.py"), str(tmp_path / "submitted"),
-                    "--out", str(out)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools/grade.py"),
+            str(tmp_path / "submitted"),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     got = {(r["student"], r["exercise"]): r for r in csv.DictReader(out.open())}
     assert got[("alice", "check_maximum")]["points"] == "1"
     assert got[("alice", "check_softplus")]["points"] == "1"
@@ -107,16 +123,20 @@ def test_nbgrader_releases_autogrades_and_exports(tmp_path):
 
 def test_metadata_marks_solution_and_graded_cells():
     nb = nbgrader_metadata(json.loads(NOTEBOOK.read_text()))
-    meta = [c["metadata"]["nbgrader"] for c in nb["cells"] if "nbgrader" in c["metadata"]]
-    assert [m["grade_id"] for m in meta] == ["check_maximum_solution", "check_maximum",
-                                             "check_softplus_solution", "check_softplus"]
+    meta = [
+        c["metadata"]["nbgrader"] for c in nb["cells"] if "nbgrader" in c["metadata"]
+    ]
+    assert [m["grade_id"] for m in meta] == [
+        "check_maximum_solution", "check_maximum", "check_softplus_solution",
+        "check_softplus"
+    ]
     assert [m["solution"] for m in meta] == [True, False, True, False]
     assert [m.get("points") for m in meta if m["grade"]] == [1, 1]
     assert all(m["locked"] for m in meta if m["grade"])
 
 
 def _solution_lines(path: Path) -> set[str]:
-    """The distinctive lines (>= 25 characters) between the solution markers of a notebook."""
+    """Distinctive lines (>= 25 characters) between a notebook's solution markers."""
     lines, inside = set(), False
     for c in json.loads(path.read_text())["cells"]:
         if c["cell_type"] != "code":
@@ -131,13 +151,17 @@ def _solution_lines(path: Path) -> set[str]:
 
 
 def test_student_edition_builds_without_solution_text(tmp_path):
-    """`make student`'s book: built with -W, and no solution line appears on any page."""
+    """`make student`'s book: built with -W, and no solution line on any page."""
     import html
     import re
 
     out = tmp_path / "student"
-    subprocess.run([sys.executable, str(ROOT / "tools/student_edition.py"), "--out", str(out)],
-                   check=True, capture_output=True, timeout=1200)
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools/student_edition.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=1200,
+    )
     # highlighted code is split into <span>s: compare the text a reader sees
     pages = {p: html.unescape(re.sub(r"<[^>]+>", "", p.read_text(encoding="utf-8")))
              for p in (out / "_build/html/chapters").rglob("*.html")}

@@ -21,13 +21,19 @@ def close(a, e, rtol=1e-10, atol=1e-10):
 
 @pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
 def test_linear_matches_torch(t, g, batch):
-    x, W, b = g.standard_normal((*batch, 4)), g.standard_normal((3, 4)), g.standard_normal(3)
+    x, W, b = (
+        g.standard_normal((*batch, 4)),
+        g.standard_normal((3, 4)),
+        g.standard_normal(3),
+    )
     close(F.linear(x, W, b), torch.nn.functional.linear(t(x), t(W), t(b)))
     close(F.linear(x, W), torch.nn.functional.linear(t(x), t(W)))
 
 
 def test_linear_bad_input():
-    with pytest.raises(ValueError, match=r"linear: x must be \(\.\.\., in_features=4\)"):
+    with pytest.raises(
+        ValueError, match=r"linear: x must be \(\.\.\., in_features=4\)"
+    ):
         F.linear(np.ones((2, 3)), np.ones((5, 4)))
     with pytest.raises(ValueError, match="W must have 2 dims"):
         F.linear(np.ones(4), np.ones(4))
@@ -63,7 +69,9 @@ def test_cosine_similarity_matches_torch(data):
 
 
 def test_cosine_similarity_bad_shapes():
-    with pytest.raises(ValueError, match=r"must broadcast, got shapes \(3,\) and \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"must broadcast, got shapes \(3,\) and \(4,\)"
+    ):
         L.cosine_similarity(np.ones(3), np.ones(4))
 
 
@@ -73,17 +81,26 @@ def test_cosine_similarity_bad_shapes():
 def test_matmul_views_match_torch(view, m, k, n, data):
     A, B = data.draw(matrices(m, k)), data.draw(matrices(k, n))
     # sums of k products of numbers <= 10 in magnitude: rounding is relative to k * 100
-    close(L.matmul(A, B, view), to_torch(A) @ to_torch(B), rtol=1e-12, atol=1e-13 * k * 100)
+    close(
+        L.matmul(A, B, view),
+        to_torch(A) @ to_torch(B),
+        rtol=1e-12,
+        atol=1e-13 * k * 100,
+    )
 
 
 def test_matmul_bad_input():
-    with pytest.raises(ValueError, match=r"inner dimensions differ: A is \(2, 3\), B is \(4, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"inner dimensions differ: A is \(2, 3\), B is \(4, 2\)"
+    ):
         L.matmul(np.ones((2, 3)), np.ones((4, 2)))
     with pytest.raises(ValueError, match="view must be"):
         L.matmul(np.ones((2, 2)), np.ones((2, 2)), "rows")
 
 
-@pytest.mark.parametrize("shape, rank", [((6, 4), 4), ((4, 6), 4), ((6, 4), 2), ((5, 5), 3)])
+@pytest.mark.parametrize(
+    "shape, rank", [((6, 4), 4), ((4, 6), 4), ((6, 4), 2), ((5, 5), 3)]
+)
 def test_pinv_rank_lstsq_match_torch(t, g, shape, rank):
     m, n = shape
     A = g.standard_normal((m, rank)) @ g.standard_normal((rank, n))
@@ -91,14 +108,17 @@ def test_pinv_rank_lstsq_match_torch(t, g, shape, rank):
     close(L.pinv(A), torch.linalg.pinv(t(A)), rtol=1e-9, atol=1e-10)
     assert L.matrix_rank(A) == int(torch.linalg.matrix_rank(t(A))) == rank
     # torch's gelsd driver (CPU only) returns the same minimum-norm solution
-    ref = torch.linalg.lstsq(t(A).cpu(), t(b).cpu()[:, None], driver="gelsd").solution[:, 0]
+    ref = torch.linalg.lstsq(t(A).cpu(), t(b).cpu()[:, None], driver="gelsd").solution[
+        :, 0
+    ]
     close(L.lstsq(A, b), ref, rtol=1e-8, atol=1e-9)
 
 
 @settings(max_examples=40, deadline=None)
 @given(m=dims, n=dims, data=st.data())
 def test_pinv_penrose_conditions(m, n, data):
-    """A A⁺ A = A, A⁺ A A⁺ = A⁺, and A A⁺, A⁺ A symmetric, for every A: drawn values reach
+    """A A⁺ A = A, A⁺ A A⁺ = A⁺, and A A⁺, A⁺ A symmetric, for every A:
+    drawn values reach
     zero matrices, repeated rows and columns (rank deficiency) by themselves."""
     A = data.draw(matrices(m, n))
     P = L.pinv(A)
@@ -106,7 +126,8 @@ def test_pinv_penrose_conditions(m, n, data):
     kept = s[s > max(m, n) * np.finfo(float).eps * (s[0] if s.size else 0)]
     cond = kept[0] / kept[-1] if kept.size else 1.0
     a_scale, p_scale = (s[0] if s.size else 0.0), (1 / kept[-1] if kept.size else 0.0)
-    tol = 1e-13 * max(m, n) * cond   # rounding of an SVD grows with the condition number
+    # rounding of an SVD grows with the condition number
+    tol = 1e-13 * max(m, n) * cond
     close(A @ P @ A, A, 0, tol * a_scale + 1e-300)
     close(P @ A @ P, P, 0, tol * p_scale + 1e-300)
     close(A @ P, (A @ P).T, 0, tol + 1e-300)
@@ -137,7 +158,9 @@ def test_power_iteration_and_deflation_match_eigh(t, g):
 def test_power_iteration_bad_input():
     with pytest.raises(ValueError, match="must be symmetric"):
         L.power_iteration(np.array([[1.0, 2.0], [0.0, 1.0]]))
-    with pytest.raises(ValueError, match=r"must be square \(n, n\), got shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"must be square \(n, n\), got shape \(2, 3\)"
+    ):
         L.power_iteration(np.ones((2, 3)))
     with pytest.raises(ValueError, match="k must be <= n=2"):
         L.top_eigh(np.eye(2), 3)
@@ -148,7 +171,8 @@ def test_power_iteration_bad_input():
 def test_pca_matches_torch_svd_and_reconstructs(N, d, data):
     X = data.draw(matrices(N, d, -5, 5)) * np.arange(1, d + 1)
     s = np.linalg.svd(X - X.mean(0), compute_uv=False)
-    # k = the rank of the centred data, with a gap: the top-k subspace must be well defined
+    # k = the rank of the centred data, with a gap: the top-k subspace must be well
+    # defined
     k = int(np.sum(s > 1e-6 * max(s[0], 1e-300)))
     assume(k >= 1 and (k == len(s) or s[k - 1] > 1e-3 * s[0]))
     model = L.pca(X, k)
@@ -156,7 +180,8 @@ def test_pca_matches_torch_svd_and_reconstructs(N, d, data):
     U, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
     close(model.explained_variance, S[:k] ** 2 / (N - 1), 1e-9, 1e-10)
     close(model.explained_variance_ratio.sum(), 1.0, 1e-12, 1e-12)
-    # the top-k subspace is unique (its projector), and with k = rank X is rebuilt exactly
+    # the top-k subspace is unique (its projector), and with k = rank X is rebuilt
+    # exactly
     Vk = Vh[:k].cpu().numpy()
     close(model.components.T @ model.components, Vk.T @ Vk, 1e-8, 1e-9)
     close(L.pca_reconstruct(model, L.pca_transform(model, X)), X, 1e-9, 1e-9)
@@ -172,7 +197,8 @@ def test_pca_components_match_torch_up_to_sign(g):
 
 def test_pca_reconstruction_error_is_the_eckart_young_minimum(g):
     """Our rank-k PCA reconstruction of the centred data loses exactly Σ_{i>k} s_i², the
-    smallest error any rank-k matrix can reach (singular values from torch, not from us);
+    smallest error any rank-k matrix can reach
+    (singular values from torch, not from us);
     a random rank-k projection does worse."""
     X = g.standard_normal((40, 6)) * np.array([4.0, 3.0, 2.0, 1.0, 0.5, 0.2])
     s = torch.linalg.svdvals(to_torch(X - X.mean(0))).cpu().numpy()
@@ -326,7 +352,9 @@ def test_qr_bad_input():
     with pytest.raises(ValueError, match="A must have 2 dims"):
         L.householder_qr(np.ones(3))
 def test_axis_and_tolerance_errors_are_clear():
-    with pytest.raises(ValueError, match=r"norm: axis 2 is out of range for shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"norm: axis 2 is out of range for shape \(2, 3\)"
+    ):
         L.norm(np.ones((2, 3)), axis=2)
     with pytest.raises(TypeError, match="norm: axis must be an int, got float"):
         L.norm(np.ones((2, 3)), axis=1.5)

@@ -7,7 +7,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dlmath
 from dlmath import optim as O
 from dlmath.check import assert_close
 from strategies import float_arrays, matrices
@@ -20,14 +19,18 @@ def close(a, e, rtol=1e-10, atol=1e-10):
 
 
 #: the numbers of a problem, drawn by hypothesis (zeros, ties and the bounds included)
-problems = st.tuples(matrices(3, 3, -2, 2), matrices(2, 3, -2, 2), float_arrays(3, -2, 2),
-                     matrices(2, 3, -2, 2))
+problems = st.tuples(
+    matrices(3, 3, -2, 2),
+    matrices(2, 3, -2, 2),
+    float_arrays(3, -2, 2),
+    matrices(2, 3, -2, 2),
+)
 
 
 def _problem(numbers):
-    """A smooth non-quadratic loss of two parameters (3,) and (2, 3), with numpy gradients.
+    """A smooth non-quadratic loss of parameters (3,) and (2, 3), numpy gradients.
 
-    ``numbers``: (M, c, x0, W0) as drawn by ``problems``, or an int seed for fixed cases.
+    ``numbers``: (M, c, x0, W0) as drawn by ``problems``, or an int seed (fixed cases).
     """
     if isinstance(numbers, int):
         g = np.random.default_rng(numbers)
@@ -44,7 +47,8 @@ def _problem(numbers):
 
 
 def _parity(name, hyper, problem=0, steps=STEPS, dev=None, none_every=0):
-    """Run dlmath.optim.<name> and torch.optim.<name> side by side; compare every step."""
+    """Run dlmath.optim.<name> and torch.optim.<name> side by side; compare each
+    step."""
     params, grads = _problem(problem)
     tparams = [torch.tensor(p, device=dev, requires_grad=True) for p in params]
     opt = getattr(O, name)(params, **hyper)
@@ -52,7 +56,8 @@ def _parity(name, hyper, problem=0, steps=STEPS, dev=None, none_every=0):
     for k in range(steps):
         gs = grads(*params)
         if none_every and k % none_every == 0:
-            gs[1] = None   # like a tensor whose .grad is None: skipped, state not advanced
+            # like a tensor whose .grad is None: skipped, state not advanced
+            gs[1] = None
         for tp, gk in zip(tparams, gs):
             tp.grad = None if gk is None else torch.tensor(gk, device=dev)
         opt.step(gs)
@@ -74,7 +79,9 @@ hp = dict(
 @settings(max_examples=30, deadline=None)
 @given(lr=hp["lr"], momentum=hp["momentum"], dampening=st.sampled_from([0.0, 0.1, 0.5]),
        weight_decay=hp["weight_decay"], nesterov=st.booleans(), problem=problems)
-def test_sgd_matches_torch(dev, lr, momentum, dampening, weight_decay, nesterov, problem):
+def test_sgd_matches_torch(
+    dev, lr, momentum, dampening, weight_decay, nesterov, problem
+):
     if nesterov and (momentum == 0 or dampening != 0):
         nesterov = False
     _parity("SGD", dict(lr=lr, momentum=momentum, dampening=dampening,
@@ -82,9 +89,14 @@ def test_sgd_matches_torch(dev, lr, momentum, dampening, weight_decay, nesterov,
 
 
 @settings(max_examples=30, deadline=None)
-@given(lr=st.floats(0.0, 1.0), lr_decay=st.sampled_from([0.0, 0.01, 0.5]),
-       weight_decay=hp["weight_decay"], init=st.sampled_from([0.0, 0.1, 2.0]), eps=hp["eps"],
-       problem=problems)
+@given(
+    lr=st.floats(0.0, 1.0),
+    lr_decay=st.sampled_from([0.0, 0.01, 0.5]),
+    weight_decay=hp["weight_decay"],
+    init=st.sampled_from([0.0, 0.1, 2.0]),
+    eps=hp["eps"],
+    problem=problems,
+)
 def test_adagrad_matches_torch(dev, lr, lr_decay, weight_decay, init, eps, problem):
     _parity("Adagrad", dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                             initial_accumulator_value=init, eps=eps), problem, dev=dev)
@@ -94,10 +106,14 @@ def test_adagrad_matches_torch(dev, lr, lr_decay, weight_decay, init, eps, probl
 @given(lr=hp["lr"], alpha=st.sampled_from([0.0, 0.5, 0.9, 0.99]), eps=hp["eps"],
        weight_decay=hp["weight_decay"], momentum=hp["momentum"], centered=st.booleans(),
        problem=problems)
-def test_rmsprop_matches_torch(dev, lr, alpha, eps, weight_decay, momentum, centered, problem):
+def test_rmsprop_matches_torch(
+    dev, lr, alpha, eps, weight_decay, momentum, centered, problem
+):
     if centered:
-        # The centered variance v - m² is exactly 0 when the gradient never changes (lr ~ 0)
-        # or alpha = 0 (one sample): the step then divides by rounding noise, which torch
+        # The centered variance v - m² is exactly 0 when the gradient never changes (lr
+        # ~ 0)
+        # or alpha = 0 (one sample): the step then divides by rounding noise, which
+        # torch
         # rounds differently (one fused multiply-add). Keep the variance real.
         alpha, lr = max(alpha, 0.5), max(lr, 1e-4)
     _parity("RMSprop", dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
@@ -108,11 +124,14 @@ def test_rmsprop_matches_torch(dev, lr, alpha, eps, weight_decay, momentum, cent
 @settings(max_examples=30, deadline=None)
 @given(lr=hp["lr"], beta1=hp["beta"], beta2=hp["beta"], eps=hp["eps"],
        weight_decay=hp["weight_decay"], amsgrad=st.booleans(), problem=problems)
-def test_adam_and_adamw_match_torch(dev, name, lr, beta1, beta2, eps, weight_decay, amsgrad,
-                                    problem):
+def test_adam_and_adamw_match_torch(
+    dev, name, lr, beta1, beta2, eps, weight_decay, amsgrad, problem
+):
     if name == "Adam" and weight_decay and beta2 == 0:
-        # torch forms g + wd p with one fused multiply-add, so the two differ in the last
-        # bit. With beta2 = 0 the step divides by |g + wd p| of that step alone, and where
+        # torch forms g + wd p with one fused multiply-add, so the two differ in the
+        # last
+        # bit. With beta2 = 0 the step divides by |g + wd p| of that step alone, and
+        # where
         # the sum nearly cancels the difference is amplified, then grows step by step
         # (seen: 7e-10 after 100 steps; raising eps to 1e-3 still left 2.5e-8). With
         # averaging (beta2 >= 0.5) the denominator cannot collapse in one step.
@@ -138,7 +157,9 @@ def test_defaults_match_torch():
         theirs = inspect.signature(getattr(torch.optim, name)).parameters
         for k, p in ours.items():
             assert k in theirs, f"{name}: torch has no argument {k}"
-            assert p.default == theirs[k].default, f"{name}.{k}: {p.default} vs {theirs[k].default}"
+            assert p.default == theirs[k].default, (
+                f"{name}.{k}: {p.default} vs {theirs[k].default}"
+            )
 
 
 def test_sgd_weight_decay_is_decoupled_decay_but_adam_is_not():
@@ -191,7 +212,9 @@ def _sched_parity(make, lr=0.3, steps=60, optimizer="SGD"):
 @settings(max_examples=30, deadline=None)
 @given(step_size=st.integers(1, 20), gamma=st.floats(0.0, 1.0), lr=st.floats(1e-4, 1.0))
 def test_steplr_matches_torch(step_size, gamma, lr):
-    lrs = _sched_parity(lambda o, m: m.StepLR(o, step_size=step_size, gamma=gamma), lr=lr)
+    lrs = _sched_parity(
+        lambda o, m: m.StepLR(o, step_size=step_size, gamma=gamma), lr=lr
+    )
     t = np.arange(len(lrs))
     close(lrs, lr * gamma ** (t // step_size), rtol=1e-12, atol=1e-300)
 
@@ -200,11 +223,18 @@ def test_steplr_matches_torch(step_size, gamma, lr):
 @given(T_max=st.integers(1, 40), eta_min=st.sampled_from([0.0, 1e-3, 0.05]),
        lr=st.floats(0.06, 1.0))
 def test_cosine_matches_torch(T_max, eta_min, lr):
-    lrs = _sched_parity(lambda o, m: m.CosineAnnealingLR(o, T_max=T_max, eta_min=eta_min),
-                        lr=lr, steps=90)
-    t = np.arange(T_max + 1)   # before the restart the closed form holds
-    close(lrs[:T_max + 1], eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t / T_max)) / 2,
-          rtol=1e-10, atol=1e-12)
+    lrs = _sched_parity(
+        lambda o, m: m.CosineAnnealingLR(o, T_max=T_max, eta_min=eta_min),
+        lr=lr,
+        steps=90,
+    )
+    t = np.arange(T_max + 1)  # before the restart the closed form holds
+    close(
+        lrs[: T_max + 1],
+        eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t / T_max)) / 2,
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -222,14 +252,20 @@ def test_linearlr_matches_torch(start, end, total, lr):
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
 def test_warmup_then_cosine_chained_matches_torch(optimizer):
     def make(o, m):
-        return [m.LinearLR(o, start_factor=0.01, total_iters=10), m.CosineAnnealingLR(o, T_max=50)]
+        return [
+            m.LinearLR(o, start_factor=0.01, total_iters=10),
+            m.CosineAnnealingLR(o, T_max=50),
+        ]
+
     _sched_parity(make, lr=0.1, steps=50, optimizer=optimizer)
 
 
 # --------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
 def test_negative_lr_is_rejected(name):
-    with pytest.raises(ValueError, match=rf"{name}: invalid learning rate: lr must be >= 0, got -0.1"):
+    with pytest.raises(
+        ValueError, match=rf"{name}: invalid learning rate: lr must be >= 0, got -0.1"
+    ):
         getattr(O, name)([np.zeros(2)], lr=-0.1)
     opt = getattr(O, name)([np.zeros(2)], lr=0.1)
     with pytest.raises(ValueError, match="invalid learning rate"):
@@ -250,7 +286,9 @@ def test_betas_outside_unit_interval_are_rejected(name, betas, idx):
 @pytest.mark.parametrize("name", ["Adagrad", "RMSprop", "Adam", "AdamW"])
 @pytest.mark.parametrize("eps", [0.0, -1e-8])
 def test_nonpositive_eps_is_rejected(name, eps):
-    with pytest.raises(ValueError, match=rf"{name}: invalid epsilon value: eps must be > 0"):
+    with pytest.raises(
+        ValueError, match=rf"{name}: invalid epsilon value: eps must be > 0"
+    ):
         getattr(O, name)([np.zeros(2)], eps=eps)
 
 
@@ -258,7 +296,9 @@ def test_other_bad_hyperparameters():
     p = [np.zeros(2)]
     with pytest.raises(ValueError, match="SGD: invalid momentum value"):
         O.SGD(p, lr=0.1, momentum=-0.5)
-    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum and zero dampening"):
+    with pytest.raises(
+        ValueError, match="Nesterov momentum requires a momentum and zero dampening"
+    ):
         O.SGD(p, lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="Nesterov momentum requires"):
         O.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)
@@ -281,9 +321,13 @@ def test_bad_params():
         O.SGD([], lr=0.1)
     with pytest.raises(TypeError, match="got a single array; wrap it"):
         O.SGD(np.zeros(3), lr=0.1)
-    with pytest.raises(TypeError, match=r"params\[1\] must be a float numpy array.*int64"):
+    with pytest.raises(
+        TypeError, match=r"params\[1\] must be a float numpy array.*int64"
+    ):
         O.Adam([np.zeros(2), np.arange(3)])
-    with pytest.raises(TypeError, match=r"params\[0\] must be a numpy array, got a torch.Tensor"):
+    with pytest.raises(
+        TypeError, match=r"params\[0\] must be a numpy array, got a torch.Tensor"
+    ):
         O.Adam([torch.zeros(2)])
     x = np.zeros(2)
     with pytest.raises(ValueError, match="appear more than once"):
@@ -293,36 +337,51 @@ def test_bad_params():
 @pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
 def test_bad_gradients(name):
     opt = getattr(O, name)([np.zeros(3), np.zeros((2, 2))], lr=0.1)
-    with pytest.raises(ValueError, match=rf"{name}.step: expected 2 gradients \(one per "
-                                         rf"parameter\), got 1"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}.step: expected 2 gradients \(one per "
+        rf"parameter\), got 1",
+    ):
         opt.step([np.zeros(3)])
-    with pytest.raises(ValueError, match=rf"{name}.step: grads\[1\] must have the shape of "
-                                         rf"params\[1\], \(2, 2\), got \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}.step: grads\[1\] must have the shape of "
+        rf"params\[1\], \(2, 2\), got \(4,\)",
+    ):
         opt.step([np.zeros(3), np.zeros(4)])
-    with pytest.raises(TypeError, match="grads must be a list with one array per parameter"):
+    with pytest.raises(
+        TypeError, match="grads must be a list with one array per parameter"
+    ):
         opt.step(np.zeros(3))
     with pytest.raises(TypeError, match=r"grads\[0\] must hold real numbers"):
         opt.step([np.array(["a", "b", "c"]), np.zeros((2, 2))])
-    assert all(not s or s.get("step", 0) == 0 for s in opt.state)  # nothing was half-updated
+    # nothing was half-updated
+    assert all(not s or s.get("step", 0) == 0 for s in opt.state)
 
 
 def test_bad_scheduler_arguments():
     opt = O.SGD([np.zeros(2)], lr=0.1)
-    with pytest.raises(TypeError, match="StepLR: optimizer must be a dlmath.optim Optimizer"):
+    with pytest.raises(
+        TypeError, match="StepLR: optimizer must be a dlmath.optim Optimizer"
+    ):
         O.StepLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)]), step_size=2)
     with pytest.raises(ValueError, match="StepLR: step_size must be >= 1"):
         O.StepLR(opt, step_size=0)
     with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be >= 1"):
         O.CosineAnnealingLR(opt, T_max=0)
-    with pytest.raises(ValueError, match="LinearLR: starting multiplicative factor expected"):
+    with pytest.raises(
+        ValueError, match="LinearLR: starting multiplicative factor expected"
+    ):
         O.LinearLR(opt, start_factor=0.0)
-    with pytest.raises(ValueError, match="LinearLR: ending multiplicative factor expected"):
+    with pytest.raises(
+        ValueError, match="LinearLR: ending multiplicative factor expected"
+    ):
         O.LinearLR(opt, end_factor=1.5)
     assert math.isclose(opt.lr, 0.1)
 
 
 def test_schedulers_set_lr_through_the_public_setter():
-    """A scheduler must not write the optimizer's private state: the setter sees each step."""
+    """A scheduler must not write the optimizer's private state: the setter sees it."""
     seen = []
 
     class Recording(O.SGD):
@@ -336,20 +395,25 @@ def test_schedulers_set_lr_through_the_public_setter():
     for _ in range(8):
         opt.step([np.ones(2)])
         sched.step()
-    assert len(seen) == 1 + 1 + 8 and seen[-1] == opt.lr    # init, construction, 8 steps
+    # init, construction, 8 steps
+    assert len(seen) == 1 + 1 + 8 and seen[-1] == opt.lr
     # at the minimum torch's chainable rule gives -1e-17 (rounding); the lr is never < 0
     assert min(seen) >= 0.0
 
 
 @pytest.mark.parametrize("w", [0.0, 1e-3, 0.1, 0.4999, 0.5, 0.6, 0.9, 0.999, 1.0])
 def test_lerp_rounds_like_torch_lerp(w):
-    """``_lerp_`` follows torch.lerp's two branches: exact at w = 0, 0.5 and 1 (where torch's
-    fused multiply-add rounds nothing) and within one ulp of the operands elsewhere. A single
-    formula fails: ``a + w (b - a)`` is not ``b`` at w = 1, ``b - (b - a)(1 - w)`` not ``a``
+    """``_lerp_`` follows torch.lerp's two branches: exact at w = 0, 0.5 and 1
+    (where torch's
+    fused multiply-add rounds nothing) and within one ulp of the operands elsewhere.
+    A single
+    formula fails: ``a + w (b - a)`` is not ``b`` at w = 1,
+    ``b - (b - a)(1 - w)`` not ``a``
     at w = 0, and each is 2 ulps away from torch on the other branch."""
     g = np.random.default_rng(7)
     a, b = g.standard_normal(100_000) * 1e3, g.standard_normal(100_000)
-    ref = torch.lerp(torch.from_numpy(a), torch.from_numpy(b), w).numpy()   # CPU, float64
+    # CPU, float64
+    ref = torch.lerp(torch.from_numpy(a), torch.from_numpy(b), w).numpy()
     mine = a.copy()
     O._lerp_(mine, b, w)
     ulps = np.abs(mine - ref) / np.spacing(np.maximum(np.abs(a), np.abs(b)))

@@ -75,18 +75,30 @@ def test_notebook_anatomy(path):
     setup = _src(code[0])
     repo = CONFIG["repository"]["url"].rstrip("/")
     branch = CONFIG["repository"].get("branch", "main")
-    assert '"google.colab" in sys.modules' in setup, "first code cell must be the Colab setup cell"
-    assert f"git+{repo}@{branch}" in setup, \
-        f"the Colab cell must install dlmath from _config.yml's repository ({repo}@{branch})"
-    assert re.search(r"^\s*dlmath\.seed\(", setup, re.M), "setup cell must call dlmath.seed(...)"
+    assert '"google.colab" in sys.modules' in setup, (
+        "first code cell must be the Colab setup cell"
+    )
+    assert f"git+{repo}@{branch}" in setup, (
+        "the Colab cell must install dlmath from _config.yml's repository "
+        f"({repo}@{branch})"
+    )
+    assert re.search(r"^\s*dlmath\.seed\(", setup, re.M), (
+        "setup cell must call dlmath.seed(...)"
+    )
     src = "\n".join(_src(c) for c in code)
-    assert re.search(r"^\s*(import dlmath|from dlmath)", src, re.M), "must import dlmath"
+    assert re.search(r"^\s*(import dlmath|from dlmath)", src, re.M), (
+        "must import dlmath"
+    )
     assert re.search(r"^\s*import torch", src, re.M), "must import torch"
-    assert "assert_close(" in src, "must check something against torch with assert_close"
+    assert "assert_close(" in src, (
+        "must check something against torch with assert_close"
+    )
     assert "dlmath.device()" in src or "device=dev" in src, \
         "torch references must run on dlmath.device()"
     first_md = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
-    assert _src(first_md).lstrip().startswith("# "), "must open with a '# Title' markdown cell"
+    assert _src(first_md).lstrip().startswith("# "), (
+        "must open with a '# Title' markdown cell"
+    )
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
 
 
@@ -94,15 +106,23 @@ def test_notebook_anatomy(path):
 def test_notebook_was_executed_in_order_without_errors(path):
     code = _code(_load(path))
     counts = [c["execution_count"] for c in code]
-    assert counts == list(range(1, len(code) + 1)), \
-        f"re-execute top to bottom in a fresh kernel (tools/execute_notebooks.py); counts {counts}"
+    assert counts == list(range(1, len(code) + 1)), (
+        "re-execute top to bottom in a fresh kernel (tools/execute_notebooks.py); "
+        f"counts {counts}"
+    )
     for c in code:
         tags = c.get("metadata", {}).get("tags", [])
         for o in c.get("outputs", []):
             if o["output_type"] == "error":
-                assert "raises-exception" in tags, f"stored error {o['ename']} in:\n{_src(c)[:200]}"
-            text = json.dumps(o.get("text", "")) + json.dumps(o.get("data", {}).get("text/plain", ""))
-            assert not re.search(r"/(root|tmp|work|home)/", text), "an output shows a machine path"
+                assert "raises-exception" in tags, (
+                    f"stored error {o['ename']} in:\n{_src(c)[:200]}"
+                )
+            text = json.dumps(o.get("text", "")) + json.dumps(
+                o.get("data", {}).get("text/plain", "")
+            )
+            assert not re.search(r"/(root|tmp|work|home)/", text), (
+                "an output shows a machine path"
+            )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
@@ -120,7 +140,9 @@ def test_chapter_has_index_notebooks_and_exercises(chapter):
             exercises += 1
             assert "### END SOLUTION" in src
             tags = c.get("metadata", {}).get("tags", [])
-            assert "hide-input" in tags, f"{path.name}: solution cells are tagged hide-input"
+            assert "hide-input" in tags, (
+                f"{path.name}: solution cells are tagged hide-input"
+            )
             nxt = _src(code[i + 1]) if i + 1 < len(code) else ""
             assert re.search(r"\bcheck_\w+\(", nxt), \
                 f"{path.name}: the cell after a solution must run its autograded check"
@@ -151,3 +173,51 @@ def test_every_widget_has_a_static_figure_beside_it(path):
             near = code[max(0, i - 2): i + 3]
             assert any(_has(n, "image/png") for n in near), \
                 f"widget in code cell {i + 1} has no static figure within two cells"
+
+
+# Chapters whose check cells must carry hidden cases (the lead extends this list as
+# Part II chapters adopt them): a visible call, then a call with another seed between
+# ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` that the student release
+# removes; every check takes a keyword ``seed``.
+HIDDEN_CASES_CHAPTERS = ["01_linear_algebra", "02_calculus_autodiff",
+                         "03_probability_information", "04_optimization"]
+
+
+@pytest.mark.parametrize("chapter", HIDDEN_CASES_CHAPTERS)
+def test_check_cells_have_hidden_cases_and_checks_take_seed(chapter):
+    import importlib
+    import inspect
+
+    call = re.compile(r"^(ch\d\d)\.(check_\w+)\((\w+)(?:, seed=(\d+))?\)\s*$", re.M)
+    hidden = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS\s*\Z",
+                        re.M | re.S)
+    seeds: dict[int, str] = {}
+    nbs = sorted((ROOT / "chapters" / chapter).glob("*.ipynb"))
+    assert nbs, f"no notebooks in {chapter}"
+    for path in nbs:
+        code = _code(_load(path))
+        for i, c in enumerate(code[:-1]):
+            if "### BEGIN SOLUTION" not in _src(c):
+                continue
+            src = _src(code[i + 1])
+            where = f"{path.name}, check cell after code cell {i + 1}"
+            block = hidden.search(src)
+            assert block, f"{where}: no hidden-tests block at the end of the check cell"
+            visible = [m for m in call.finditer(src[:block.start()])]
+            secret = [m for m in call.finditer(block.group(1))]
+            assert len(visible) == 1 and visible[0][4] is None, \
+                f"{where}: one visible call with the default seed before the block"
+            assert secret and all(m[4] for m in secret), \
+                f"{where}: the hidden block calls the check with seed=..."
+            for m in secret:
+                assert (m[1], m[2], m[3]) == tuple(visible[0].groups()[:3]), \
+                    f"{where}: the hidden call runs the same check on the same function"
+                fn = getattr(importlib.import_module(f"dlmath.exercises.{m[1]}"), m[2])
+                param = inspect.signature(fn).parameters.get("seed")
+                assert param is not None and param.kind is param.KEYWORD_ONLY \
+                    and isinstance(param.default, int), f"{m[2]} must take seed: int"
+                assert int(m[4]) != param.default, \
+                    f"{where}: the hidden seed repeats the visible one"
+                assert int(m[4]) not in seeds, \
+                    f"{where}: hidden seed {m[4]} is also used by {seeds[int(m[4])]}"
+                seeds[int(m[4])] = m[2]

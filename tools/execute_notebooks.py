@@ -24,13 +24,16 @@ def notebook_paths(args: list[str]) -> list[Path]:
     paths: list[Path] = []
     for a in args or ["chapters"]:
         p = Path(a)
-        paths += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts) \
-            if p.is_dir() else [p]
+        paths += (
+            sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts)
+            if p.is_dir()
+            else [p]
+        )
     return paths
 
 
 def book_timeout() -> int:
-    """The per-cell timeout of the book build (``execute.timeout`` in _config.yml): one number."""
+    """The book build's per-cell timeout (``execute.timeout`` in _config.yml)."""
     import yaml
 
     config = Path(__file__).resolve().parents[1] / "_config.yml"

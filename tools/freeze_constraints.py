@@ -25,12 +25,17 @@ def main() -> int:
         name = dist.metadata["Name"]
         if name and name.lower() not in SKIP:
             pins[name.lower()] = f"{name}=={dist.version.split('+')[0]}"
-    header = (f"# Exact versions CI installs (pip install -c constraints.txt ...), so stored\n"
-              f"# notebook outputs are compared under known versions. Written by\n"
-              f"# tools/freeze_constraints.py on {date.today()} from Python "
-              f"{platform.python_version()} ({sys.platform}).\n")
+    header = (
+        f"# Exact versions CI installs (pip install -c constraints.txt ...), "
+        f"so stored\n"
+        f"# notebook outputs are compared under known versions. Written by\n"
+        f"# tools/freeze_constraints.py on {date.today()} from Python "
+        f"{platform.python_version()} ({sys.platform}).\n"
+    )
     out = Path(__file__).resolve().parents[1] / "constraints.txt"
-    out.write_text(header + "".join(pins[k] + "\n" for k in sorted(pins)), encoding="utf-8")
+    out.write_text(
+        header + "".join(pins[k] + "\n" for k in sorted(pins)), encoding="utf-8"
+    )
     print(f"{len(pins)} pins written to {out.name}")
     return 0
 

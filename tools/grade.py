@@ -37,7 +37,11 @@ def _grade_cells(nb: dict) -> dict[str, dict]:
 
 
 def _source_index(source: Path) -> dict[str, Path]:
-    return {p.name: p for p in source.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts}
+    return {
+        p.name: p
+        for p in source.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    }
 
 
 def restore_checks(submitted: dict, instructor: dict) -> dict:
@@ -48,7 +52,9 @@ def restore_checks(submitted: dict, instructor: dict) -> dict:
     """
     nb = copy.deepcopy(submitted)
     theirs = _grade_cells(instructor)
-    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb["cells"]]
+    ids = [
+        c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb["cells"]
+    ]
     for gid, cell in theirs.items():
         fresh = copy.deepcopy(cell)
         fresh["outputs"], fresh["execution_count"] = [], None
@@ -83,8 +89,15 @@ def grade_notebook(path: Path, instructor: dict, timeout: int = 300) -> list[dic
     for gid, cell in _grade_cells(nb).items():
         pts = cell["metadata"]["nbgrader"].get("points", 1)
         msg = _message(cell)
-        rows.append({"notebook": path.stem, "exercise": gid, "points": 0 if msg else pts,
-                     "max_points": pts, "message": msg or "passed"})
+        rows.append(
+            {
+                "notebook": path.stem,
+                "exercise": gid,
+                "points": 0 if msg else pts,
+                "max_points": pts,
+                "message": msg or "passed",
+            }
+        )
     return rows
 
 
@@ -96,17 +109,25 @@ def grade_folder(submissions: Path, source: Path, out: Path) -> list[dict]:
             if ".ipynb_checkpoints" in path.parts:
                 continue
             if path.name not in index:
-                rows.append({"student": student.name, "notebook": path.stem, "exercise": "",
-                             "points": 0, "max_points": 0,
-                             "message": "no notebook of this name in the instructor source"})
+                rows.append(
+                    {
+                        "student": student.name,
+                        "notebook": path.stem,
+                        "exercise": "",
+                        "points": 0,
+                        "max_points": 0,
+                        "message": "no notebook of this name in the instructor source",
+                    }
+                )
                 continue
             instructor = json.loads(index[path.name].read_text(encoding="utf-8"))
             for row in grade_notebook(path, instructor):
                 rows.append({"student": student.name, **row})
             print(f"graded {student.name}/{path.name}", flush=True)
     with out.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, ["student", "notebook", "exercise", "points", "max_points",
-                               "message"])
+        w = csv.DictWriter(
+            f, ["student", "notebook", "exercise", "points", "max_points", "message"]
+        )
         w.writeheader()
         w.writerows(rows)
     return rows

@@ -8,6 +8,13 @@ every `assert_close` against torch then runs on `dlmath.device()`, i.e. on
 CUDA when present. IPython magics (`%pip`, `!cmd`) are skipped, figures are
 drawn off-screen and closed, and a cell tagged `raises-exception` may raise.
 Outputs are not compared (that is nbval's job); any failing cell fails the run.
+
+    python tools/run_as_script.py --skip-widget-cells chapters
+
+On a server without ipywidgets: a cell that fails only because ipywidgets is
+missing (it builds a widget; the book shows a static figure beside it) is
+reported as skipped instead of ending the notebook, so every torch check after
+it still runs. The count of skipped cells is printed.
 """
 from __future__ import annotations
 
@@ -19,8 +26,8 @@ import time
 import traceback
 from pathlib import Path
 
-# One BLAS/OpenMP thread, as in the Makefile, set before anything imports numpy (matplotlib
-# does): OpenBLAS reads these variables once, when it is loaded.
+# One BLAS/OpenMP thread, as in the Makefile, set before anything imports
+# numpy (matplotlib does): OpenBLAS reads these variables once, when it loads.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
@@ -33,7 +40,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 MAGIC = re.compile(r"^(\s*)[%!].*$", re.M)
 
 
-def run(path: Path) -> tuple[int, int]:
+SKIPPED_WIDGET_CELLS: list[str] = []
+
+
+def _missing_widgets(exc: BaseException) -> bool:
+    return isinstance(exc, ModuleNotFoundError) and exc.name in ("ipywidgets",
+                                                                  "IPython")
+
+
+def run(path: Path, skip_widget_cells: bool = False) -> tuple[int, int]:
     nb = json.loads(path.read_text(encoding="utf-8"))
     ns: dict = {"__name__": "__main__"}
     cwd = os.getcwd()
@@ -46,11 +61,18 @@ def run(path: Path) -> tuple[int, int]:
             cells += 1
             try:
                 exec(compile(src, f"{path.name}[cell {i + 1}]", "exec"), ns)
-            except Exception:
+            except Exception as exc:
                 if "raises-exception" in cell.get("metadata", {}).get("tags", []):
                     continue
+                if skip_widget_cells and _missing_widgets(exc):
+                    SKIPPED_WIDGET_CELLS.append(f"{path.name} cell {i + 1}")
+                    print(f"skipped {path.name} cell {i + 1}: ipywidgets is not "
+                          "installed (a widget cell)", flush=True)
+                    continue
                 failures += 1
-                print(f"FAILED {path} cell {i + 1}:\n{traceback.format_exc()}", flush=True)
+                print(
+                    f"FAILED {path} cell {i + 1}:\n{traceback.format_exc()}", flush=True
+                )
                 break
             finally:
                 plt.close("all")
@@ -60,15 +82,24 @@ def run(path: Path) -> tuple[int, int]:
 
 
 def main(args: list[str]) -> int:
-    paths = notebook_paths(args)
+    skip = "--skip-widget-cells" in args
+    paths = notebook_paths([a for a in args if a != "--skip-widget-cells"])
     failed_notebooks = 0
     for p in paths:
         start = time.perf_counter()
-        cells, failures = run(p.resolve())
+        cells, failures = run(p.resolve(), skip)
         failed_notebooks += bool(failures)
-        print(f"{'ok ' if not failures else 'FAIL'} {time.perf_counter() - start:6.1f} s  "
-              f"{cells:3d} cells  {p}", flush=True)
-    print(f"{len(paths) - failed_notebooks} notebooks passed, {failed_notebooks} failed")
+        print(
+            f"{'ok ' if not failures else 'FAIL'} "
+            f"{time.perf_counter() - start:6.1f} s  "
+            f"{cells:3d} cells  {p}",
+            flush=True,
+        )
+    print(
+        f"{len(paths) - failed_notebooks} notebooks passed, {failed_notebooks} failed"
+        + (f", {len(SKIPPED_WIDGET_CELLS)} widget cells skipped (no ipywidgets)"
+           if SKIPPED_WIDGET_CELLS else "")
+    )
     return 1 if failed_notebooks else 0
 
 

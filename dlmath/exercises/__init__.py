@@ -4,6 +4,18 @@ A check runs the learner's function on several inputs, computes the same
 thing with PyTorch, and either prints one ``✓`` line or raises an
 ``AssertionError`` that says what is wrong (not attempted, wrong shape, wrong
 values on which input) rather than only that something is.
+
+Visible and hidden cases. Every check takes a keyword ``seed`` (its default is
+the visible seed) and draws its cases from a fresh ``rng(seed)`` inside the
+check, so the same call always tests the same cases. A notebook's check cell
+runs the visible call; the instructor's copy adds a call with another seed
+between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``, which the
+student release removes::
+
+    ch02.check_maximum(maximum)
+    ### BEGIN HIDDEN TESTS
+    ch02.check_maximum(maximum, seed=918273)
+    ### END HIDDEN TESTS
 """
 from __future__ import annotations
 
@@ -13,7 +25,7 @@ import numpy as np
 
 from ..check import assert_close, to_numpy
 
-__all__ = ["check_function", "rng"]
+__all__ = ["check_function", "normal_cases", "refuse_calls", "rng"]
 
 
 def rng(seed: int) -> np.random.Generator:
@@ -23,20 +35,34 @@ def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
+def normal_cases(g: np.random.Generator, *shapes_list: Sequence[tuple]) -> list[tuple]:
+    """One case per entry of ``shapes_list``: standard-normal arrays of those shapes."""
+    return [tuple(g.standard_normal(s) for s in shapes) for shapes in shapes_list]
+
+
 def _describe(args: Sequence[Any]) -> str:
+    """Inputs as a reader reads them: arrays by shape, functions by name, numbers."""
     parts = []
     for a in args:
         if isinstance(a, (list, tuple)) and any(hasattr(v, "shape") for v in a):
             parts.append("[" + _describe(a) + "]")      # e.g. a list of weight matrices
             continue
+        if callable(a) and not hasattr(a, "shape"):
+            parts.append(f"function {getattr(a, '__name__', type(a).__name__)}")
+            continue
         arr = np.asarray(a) if not hasattr(a, "shape") else a
-        parts.append(f"shape {tuple(arr.shape)}" if getattr(arr, "ndim", 0) else repr(a))
+        parts.append(f"shape {tuple(arr.shape)}" if getattr(arr, "ndim", 0)
+                     else repr(a))
     return ", ".join(parts)
+
+
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
 
 
 def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[Any]], *,
                    title: str, rtol: float, atol: float, hint: str = "") -> None:
-    """Compare ``fn(*args)`` with ``reference(*args)`` (a torch computation) on every case.
+    """Compare ``fn(*args)`` with ``reference(*args)`` (torch), case by case.
 
     Inputs are copied before each call, so a function that modifies its
     arguments in place cannot change what the reference sees.
@@ -50,21 +76,28 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[A
         try:
             got = fn(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
         except NotImplementedError:
-            raise AssertionError(f"{title}: not attempted yet — replace the "
-                                 f"`raise NotImplementedError` line with your code") from None
+            raise AssertionError(f"{title}: not attempted yet — replace the `raise "
+                                 f"NotImplementedError` line with your code") from None
+        except Exception as exc:  # a crash on one case is a failing case, said as such
+            raise AssertionError(
+                f"{title}: {_name(fn)} raised {type(exc).__name__}: {exc} on test case "
+                f"{i} (inputs {_describe(args)})."
+                + (f" Hint: {hint}" if hint else "")) from None
         if got is None:
-            raise AssertionError(f"{title}: your function returned None — did you forget `return`?")
+            raise AssertionError(f"{title}: {_name(fn)} returned None on test case {i} "
+                                 f"— did you forget `return`?")
         got = to_numpy(got)
         if got.shape != expected.shape:
             raise AssertionError(
-                f"{title}: for inputs ({_describe(args)}) your result has shape {got.shape} "
-                f"but the reference has shape {expected.shape}." + (f" Hint: {hint}" if hint else ""))
+                f"{title}: on test case {i} (inputs {_describe(args)}) {_name(fn)} "
+                f"returns shape {got.shape} but the reference has shape "
+                f"{expected.shape}." + (f" Hint: {hint}" if hint else ""))
         try:
             assert_close(got, expected, rtol=rtol, atol=atol, name="your result",
                          against="the torch reference", verbose=False)
         except AssertionError as exc:
-            raise AssertionError(f"{title}: wrong values on test case {i} "
-                                 f"(inputs {_describe(args)}): {exc}."
+            raise AssertionError(f"{title}: {_name(fn)} gives wrong values on test "
+                                 f"case {i} (inputs {_describe(args)}): {exc}."
                                  + (f" Hint: {hint}" if hint else "")) from None
     print(f"✓ {title}: matches the torch reference on all {len(cases)} test cases")
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..check import assert_close, to_numpy, to_torch
+from ..check import to_numpy, to_torch
 from . import check_function, rng
 
 _CONV_NAMES = {"torch", "conv_output_size", "conv2d", "conv2d_vjp", "unfold",

@@ -11,7 +11,7 @@ import types
 
 import numpy as np
 
-from ..check import assert_close, to_numpy, to_torch
+from ..check import assert_close, to_torch
 from . import check_function, rng
 
 __all__ = ["check_attention_scale_grad", "check_sliding_window_mask",

@@ -19,9 +19,11 @@ from .._validate import check_axis as _check_axis  # noqa: F401 (dense, nn impor
 from .._validate import check_probs as _check_probs
 from .._validate import check_reduction as _check_reduction
 
-__all__ = ["linear", "sigmoid", "logsumexp", "softmax", "log_softmax", "softmax_jacobian",
-           "cross_entropy", "cross_entropy_grad", "binary_cross_entropy_with_logits",
-           "binary_cross_entropy_with_logits_grad", "entropy", "kl_divergence"]
+__all__ = [
+    "linear", "sigmoid", "logsumexp", "softmax", "log_softmax", "softmax_jacobian",
+    "cross_entropy", "cross_entropy_grad", "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad", "entropy", "kl_divergence"
+]
 
 
 def linear(x, W, b=None) -> np.ndarray:
@@ -41,7 +43,9 @@ def linear(x, W, b=None) -> np.ndarray:
     if b is not None:
         b = as_float_array(b, "linear", "b", ndim=1, layout="(out_features,)")
         if b.shape[0] != W.shape[0]:
-            raise ValueError(f"linear: b must be (out_features={W.shape[0]},), got shape {b.shape}")
+            raise ValueError(
+                f"linear: b must be (out_features={W.shape[0]},), got shape {b.shape}"
+            )
         y = y + b
     return y
 
@@ -63,7 +67,7 @@ def _reduce(loss: np.ndarray, reduction: str):
 # ---------------------------------------------------------------------------
 
 def sigmoid(x) -> np.ndarray:
-    """Logistic function σ(x) = 1 / (1 + e^{-x}), Chapter 3, notebook 2, elementwise; any shape.
+    """Logistic function σ(x) = 1 / (1 + e^{-x}), elementwise (Chapter 3, notebook 2).
 
     Stable for large |x|: for x < 0 it uses the equal form e^{x} / (1 + e^{x}),
     so ``exp`` only ever sees -|x| <= 0 and cannot overflow.
@@ -75,7 +79,7 @@ def sigmoid(x) -> np.ndarray:
 
 
 def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
-    """log Σ_j exp(x_j) along ``axis``, computed as m + log Σ_j exp(x_j - m), Chapter 3, notebook 3.
+    """log Σ_j exp(x_j) along ``axis``, as m + log Σ_j exp(x_j - m) (Chapter 3.3).
 
     m = max_j x_j, so every exponent is <= 0 (no overflow) and the largest
     term is exactly 1 (the sum cannot underflow to 0). x: any shape; the
@@ -86,14 +90,15 @@ def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     x = as_float_array(x, "logsumexp", "x")
     axis = _check_axis(x, axis, "logsumexp")
     m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)         # all -inf (or an inf) rows: do not shift
+    # all -inf (or an inf) rows: do not shift
+    m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):           # log(0) = -inf for all -inf rows
         out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def softmax(x, axis: int = -1) -> np.ndarray:
-    """softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m) along ``axis``, Chapter 3, notebook 3.
+    """softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m) along ``axis`` (Chapter 3.3).
 
     Subtracting m = max_j x_j changes nothing mathematically (it cancels
     between numerator and denominator) but keeps every exponent <= 0.
@@ -117,7 +122,7 @@ def log_softmax(x, axis: int = -1) -> np.ndarray:
 
 
 def softmax_jacobian(x) -> np.ndarray:
-    """Jacobian ∂p_i/∂x_j = p_i (δ_ij - p_j), i.e. diag(p) - p pᵀ, Chapter 3, notebook 3.
+    """Jacobian ∂p_i/∂x_j = p_i (δ_ij - p_j), i.e. diag(p) - p pᵀ (Chapter 3.3).
 
     x: (..., C) logits; returns (..., C, C) with p = softmax(x) over the last
     axis. The rows sum to zero: adding a constant to every logit does not
@@ -149,7 +154,9 @@ def _check_logits_target(logits, target, fn: str):
 
 
 def cross_entropy(logits, target, reduction: str = "mean"):
-    """Softmax cross-entropy ℓ_n = -log softmax(z_n)_{y_n} = logsumexp(z_n) - z_{n, y_n}, Chapter 3, notebook 3.
+    """Softmax cross-entropy (Chapter 3.3).
+
+    ℓ_n = -log softmax(z_n)_{y_n} = logsumexp(z_n) - z_{n, y_n}.
 
     logits: (N, C) float; target: (N,) integer class indices in [0, C).
     ``reduction``: "mean" (default, a scalar), "sum" or "none" ((N,)).
@@ -164,7 +171,7 @@ def cross_entropy(logits, target, reduction: str = "mean"):
 
 
 def cross_entropy_grad(logits, target, reduction: str = "mean") -> np.ndarray:
-    """Gradient of ``cross_entropy`` w.r.t. the logits: (p - y) / N, Chapter 3, notebook 3.
+    """Gradient of ``cross_entropy`` w.r.t. the logits: (p - y) / N (Chapter 3.3).
 
     p = softmax(logits) row-wise, y the one-hot targets; the 1/N comes from
     the mean reduction ("sum": p - y; "none" is not a scalar loss and is
@@ -185,7 +192,9 @@ def _check_bce(input, target, fn: str):
     x = as_float_array(input, fn, "input")
     y = as_float_array(target, fn, "target")
     if x.shape != y.shape:
-        raise ValueError(f"{fn}: target must have the shape of input {x.shape}, got {y.shape}")
+        raise ValueError(
+            f"{fn}: target must have the shape of input {x.shape}, got {y.shape}"
+        )
     if np.any(~np.isfinite(y)) or np.any((y < 0) | (y > 1)):
         raise ValueError(f"{fn}: target must hold probabilities in [0, 1], "
                          f"got values in [{np.nanmin(y):.3g}, {np.nanmax(y):.3g}]")
@@ -193,7 +202,9 @@ def _check_bce(input, target, fn: str):
 
 
 def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
-    """ℓ = -[y log σ(x) + (1 - y) log(1 - σ(x))] = max(x, 0) - x y + log(1 + e^{-|x|}), Chapter 3, notebook 2.
+    """Binary cross-entropy on logits (Chapter 3.2).
+
+    ℓ = -[y log σ(x) + (1 - y) log(1 - σ(x))] = max(x, 0) - x y + log(1 + e^{-|x|}).
 
     input: logits x of any shape; target: y in [0, 1] of the same shape.
     The right-hand form never exponentiates a positive number and never takes
@@ -207,15 +218,19 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
     return _reduce(loss, reduction)
 
 
-def binary_cross_entropy_with_logits_grad(input, target, reduction: str = "mean") -> np.ndarray:
-    """Gradient of ``binary_cross_entropy_with_logits`` w.r.t. the logits: (σ(x) - y) / n, Chapter 3, notebook 2.
+def binary_cross_entropy_with_logits_grad(
+    input, target, reduction: str = "mean"
+) -> np.ndarray:
+    """Gradient of ``binary_cross_entropy_with_logits``: (σ(x) - y) / n (Chapter 3.2).
 
     n is the number of elements for "mean" (1 for "sum"). Returns the shape of input.
     """
     reduction = _check_reduction(reduction, "binary_cross_entropy_with_logits_grad")
     if reduction == "none":
-        raise ValueError("binary_cross_entropy_with_logits_grad: reduction must be 'mean' or "
-                         "'sum' (a gradient needs a scalar loss), got 'none'")
+        raise ValueError(
+            "binary_cross_entropy_with_logits_grad: reduction must be 'mean' or "
+            "'sum' (a gradient needs a scalar loss), got 'none'"
+        )
     x, y = _check_bce(input, target, "binary_cross_entropy_with_logits_grad")
     grad = sigmoid(x) - y
     return grad / max(x.size, 1) if reduction == "mean" else grad
@@ -226,7 +241,7 @@ def binary_cross_entropy_with_logits_grad(input, target, reduction: str = "mean"
 # ---------------------------------------------------------------------------
 
 def entropy(p, axis: int = -1, *, logits: bool = False) -> np.ndarray:
-    """Shannon entropy H(p) = -Σ_i p_i log p_i in nats along ``axis``, Chapter 3, notebook 3.
+    """Shannon entropy H(p) = -Σ_i p_i log p_i in nats along ``axis`` (Chapter 3.3).
 
     p: probabilities (any shape; >= 0, summing to 1 along ``axis`` within
     1e-6, else ValueError). Terms with p_i = 0 count 0 (the limit of
@@ -248,7 +263,7 @@ def entropy(p, axis: int = -1, *, logits: bool = False) -> np.ndarray:
 
 
 def kl_divergence(p, q, axis: int = -1, *, logits: bool = False) -> np.ndarray:
-    """KL(p ‖ q) = Σ_i p_i (log p_i - log q_i) in nats along ``axis``, Chapter 3, notebook 3.
+    """KL(p ‖ q) = Σ_i p_i (log p_i - log q_i) in nats along ``axis`` (Chapter 3.3).
 
     p, q: probabilities of the same (or broadcastable) shape, each summing to
     1 along ``axis``. Terms with p_i = 0 count 0; a q_i = 0 where p_i > 0

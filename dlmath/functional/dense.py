@@ -7,7 +7,7 @@ input, in the order of the arguments (``None`` for an absent input such as
 ``bias=None``). Shapes and semantics are torch's::
 
     y, vjp = linear_vjp(x, W, b)        # y = x Wᵀ + b
-    dx, dW, db = vjp(dy)                # Chapter 5.3, eq-backprop-batch: dW = dyᵀ x, db = Σ dy, dx = dy W
+    dx, dW, db = vjp(dy)                # Chapter 5.3: dW = dyᵀ x, db = Σ dy, dx = dy W
 
 The plain forward functions (``relu``, ``gelu``, ``dropout``, ``batch_norm``,
 ``layer_norm``, ``mse_loss``) return ``y`` only, like ``torch.nn.functional``.
@@ -20,12 +20,21 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .._validate import as_float_array
-from .basic import _check_logits_target, _check_reduction, _reduce, cross_entropy, linear, \
-    sigmoid, softmax
+from .basic import (
+    _check_logits_target,
+    _check_reduction,
+    _reduce,
+    cross_entropy,
+    linear,
+    sigmoid,
+    softmax,
+)
 
-__all__ = ["check_dout", "linear_vjp", "relu", "relu_vjp", "sigmoid_vjp", "tanh_vjp", "gelu",
-           "gelu_vjp", "dropout", "dropout_vjp", "batch_norm", "batch_norm_vjp", "layer_norm",
-           "layer_norm_vjp", "mse_loss", "mse_loss_vjp", "cross_entropy_vjp"]
+__all__ = [
+    "check_dout", "linear_vjp", "relu", "relu_vjp", "sigmoid_vjp", "tanh_vjp", "gelu",
+    "gelu_vjp", "dropout", "dropout_vjp", "batch_norm", "batch_norm_vjp", "layer_norm",
+    "layer_norm_vjp", "mse_loss", "mse_loss_vjp", "cross_entropy_vjp"
+]
 
 VJP = Callable[[np.ndarray], tuple]
 
@@ -41,7 +50,9 @@ def check_dout(dy, shape: tuple, fn: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------- linear
 def linear_vjp(x, W, b=None) -> tuple[np.ndarray, VJP]:
-    """``y = x Wᵀ + b`` and its VJP (Chapter 5.3, eq-backprop-batch). x: (..., in), W: (out, in), b: (out,).
+    """``y = x Wᵀ + b`` and its VJP (Chapter 5.3, eq-backprop-batch).
+
+    x: (..., in), W: (out, in), b: (out,).
 
     With the leading axes flattened into N rows: ``dx = dy W`` (N, in),
     ``dW = dyᵀ x`` (out, in), ``db = Σ_n dy_n`` (out,).
@@ -59,7 +70,7 @@ def linear_vjp(x, W, b=None) -> tuple[np.ndarray, VJP]:
     return y, vjp
 
 
-# --------------------------------------------------------------------------- activations
+# -------------------------------------------------------------------------- activations
 def relu(x) -> np.ndarray:
     """ReLU(x) = max(x, 0), elementwise. Same as ``torch.relu``."""
     x = as_float_array(x, "relu", "x")
@@ -89,7 +100,7 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
 def _gelu_parts(x: np.ndarray, approximate: str):
-    """GELU(x) = x Φ(x) and its derivative Φ(x) + x φ(x) (or the tanh approximation's)."""
+    """GELU(x) = x Φ(x) and its derivative Φ(x) + x φ(x) (or the tanh form's)."""
     if approximate == "tanh":
         # GELU ≈ x/2 (1 + tanh u), u = √(2/π)(x + 0.044715 x³)
         u = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
@@ -104,7 +115,9 @@ def _gelu_parts(x: np.ndarray, approximate: str):
 
 def _check_approximate(approximate: str) -> str:
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise ValueError(
+            f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}"
+        )
     return approximate
 
 
@@ -116,7 +129,7 @@ def gelu(x, approximate: str = "none") -> np.ndarray:
 
 
 def gelu_vjp(x, approximate: str = "none") -> tuple[np.ndarray, VJP]:
-    """GELU and its VJP ``dx = dy ⊙ (Φ(x) + x φ(x))`` (or the tanh form's derivative)."""
+    """GELU and its VJP ``dx = dy ⊙ (Φ(x) + x φ(x))`` (or the tanh form's)."""
     x = as_float_array(x, "gelu", "x")
     y, dydx = _gelu_parts(x, _check_approximate(approximate))
     return y, lambda dy: (check_dout(dy, y.shape, "gelu") * dydx,)
@@ -136,7 +149,9 @@ def _dropout_mask(x: np.ndarray, p: float, mask, rng) -> np.ndarray:
         return (rng or default_rng).random(x.shape) >= p   # keep with probability 1 - p
     mask = np.asarray(mask)
     if mask.shape != x.shape:
-        raise ValueError(f"dropout: mask must have x's shape {x.shape}, got {mask.shape}")
+        raise ValueError(
+            f"dropout: mask must have x's shape {x.shape}, got {mask.shape}"
+        )
     if mask.dtype != bool and not np.isin(mask, (0, 1)).all():
         raise ValueError("dropout: mask must be boolean or hold only 0s and 1s "
                          "(1 = keep the unit)")
@@ -145,7 +160,7 @@ def _dropout_mask(x: np.ndarray, p: float, mask, rng) -> np.ndarray:
 
 def dropout_vjp(x, p: float = 0.5, training: bool = True, *, mask=None,
                 rng: np.random.Generator | None = None) -> tuple[np.ndarray, VJP]:
-    """Inverted dropout (Chapter 6.3, eq-inverted-dropout): ``y = x ⊙ m / (1 - p)``, m_i ~ Bernoulli(1 - p).
+    """Inverted dropout (Chapter 6.3): ``y = x ⊙ m / (1 - p)``, m_i ~ Bernoulli(1 - p).
 
     Dividing by 1 - p keeps E[y] = x, so evaluation (``training=False``) is the
     identity. ``mask`` (True/1 = keep) replaces the random draw, e.g. to reuse
@@ -162,16 +177,19 @@ def dropout_vjp(x, p: float = 0.5, training: bool = True, *, mask=None,
     return y, lambda dy: (check_dout(dy, y.shape, "dropout") * scale,)
 
 
-def dropout(x, p: float = 0.5, training: bool = True, *, mask=None, rng=None) -> np.ndarray:
-    """Inverted dropout (see ``dropout_vjp``). Same as ``torch.nn.functional.dropout``."""
+def dropout(
+    x, p: float = 0.5, training: bool = True, *, mask=None, rng=None
+) -> np.ndarray:
+    """Inverted dropout (see ``dropout_vjp``), as ``torch.nn.functional.dropout``."""
     return dropout_vjp(x, p, training, mask=mask, rng=rng)[0]
 
 
-# --------------------------------------------------------------------------- normalization
+# ------------------------------------------------------------------------ normalization
 def _normalize_vjp(x: np.ndarray, axes: tuple, eps: float):
-    """x̂ = (x - μ)/√(σ² + ε) over ``axes`` (biased σ²) and the VJP from dx̂ to dx (Chapter 6.4, eq-bn-backward).
+    """x̂ = (x - μ)/√(σ² + ε) over ``axes`` (biased σ²), VJP dx̂ -> dx (Chapter 6.4).
 
-    With m the number of elements averaged: dx = (dx̂ - mean(dx̂) - x̂ mean(dx̂ ⊙ x̂)) / √(σ² + ε).
+    With m the number of elements averaged:
+    dx = (dx̂ - mean(dx̂) - x̂ mean(dx̂ ⊙ x̂)) / √(σ² + ε).
     """
     mu = x.mean(axis=axes, keepdims=True)
     xc = x - mu
@@ -191,8 +209,16 @@ def _affine_shape(x: np.ndarray, channel_axis: int) -> tuple:
     return tuple(shape)
 
 
-def batch_norm_vjp(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
-                   momentum: float | None = 0.1, eps: float = 1e-5) -> tuple[np.ndarray, VJP]:
+def batch_norm_vjp(
+    x,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, VJP]:
     """Batch normalization over the batch (and length) axes (Chapter 6.4).
 
     x: (N, C) or (N, C, L); running_mean/var, weight, bias: (C,) or None.
@@ -211,17 +237,25 @@ def batch_norm_vjp(x, running_mean, running_var, weight=None, bias=None, trainin
     for name, v in [("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)]:
         if v is not None and np.shape(v) != (C,):
-            raise ValueError(f"{fn}: {name} must be (C={C},) to match x of shape {x.shape}, "
-                             f"got {np.shape(v)}")
+            raise ValueError(
+                f"{fn}: {name} must be (C={C},) to match x of shape {x.shape}, "
+                f"got {np.shape(v)}"
+            )
     axes = (0,) if x.ndim == 2 else (0, 2)
     shape = _affine_shape(x, 1)
     m = x.size // C                                    # elements per channel
     if training:
         if m <= 1:
-            raise ValueError(f"{fn}: expected more than 1 value per channel when training, "
-                             f"got input of shape {x.shape}")
+            raise ValueError(
+                f"{fn}: expected more than 1 value per channel when training, "
+                f"got input of shape {x.shape}"
+            )
         xhat, norm_vjp, mu, var = _normalize_vjp(x, axes, eps)
-        if running_mean is not None and running_var is not None and momentum is not None:
+        if (
+            running_mean is not None
+            and running_var is not None
+            and momentum is not None
+        ):
             running_mean *= 1 - momentum
             running_mean += momentum * mu.reshape(C)
             running_var *= 1 - momentum
@@ -245,10 +279,20 @@ def batch_norm_vjp(x, running_mean, running_var, weight=None, bias=None, trainin
     return y, vjp
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
-               momentum: float | None = 0.1, eps: float = 1e-5) -> np.ndarray:
-    """Batch normalization (see ``batch_norm_vjp``); same as ``torch.nn.functional.batch_norm``."""
-    return batch_norm_vjp(x, running_mean, running_var, weight, bias, training, momentum, eps)[0]
+def batch_norm(
+    x,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+) -> np.ndarray:
+    """Batch normalization (see ``batch_norm_vjp``), as ``F.batch_norm``."""
+    return batch_norm_vjp(
+        x, running_mean, running_var, weight, bias, training, momentum, eps
+    )[0]
 
 
 def layer_norm_vjp(x, normalized_shape: int | Sequence[int], weight=None, bias=None,
@@ -266,7 +310,9 @@ def layer_norm_vjp(x, normalized_shape: int | Sequence[int], weight=None, bias=N
         else tuple(normalized_shape)
     k = len(ns)
     if k == 0 or x.ndim < k or x.shape[x.ndim - k:] != ns:
-        raise ValueError(f"{fn}: x must end in normalized_shape {ns}, got shape {x.shape}")
+        raise ValueError(
+            f"{fn}: x must end in normalized_shape {ns}, got shape {x.shape}"
+        )
     for name, v in [("weight", weight), ("bias", bias)]:
         if v is not None and np.shape(v) != ns:
             raise ValueError(f"{fn}: {name} must have shape {ns}, got {np.shape(v)}")
@@ -284,14 +330,16 @@ def layer_norm_vjp(x, normalized_shape: int | Sequence[int], weight=None, bias=N
     return y, vjp
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> np.ndarray:
-    """Layer normalization (see ``layer_norm_vjp``); same as ``torch.nn.functional.layer_norm``."""
+def layer_norm(
+    x, normalized_shape, weight=None, bias=None, eps: float = 1e-5
+) -> np.ndarray:
+    """Layer normalization (see ``layer_norm_vjp``), as ``F.layer_norm``."""
     return layer_norm_vjp(x, normalized_shape, weight, bias, eps)[0]
 
 
 # --------------------------------------------------------------------------- losses
 def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJP]:
-    """Mean squared error ``ℓ = mean((input - target)²)`` and its VJP ``2 (input - target) / n``.
+    """MSE ``ℓ = mean((input - target)²)`` and its VJP ``2 (input - target) / n``.
 
     input, target: the same shape. ``vjp(dℓ)`` returns ``(dinput, dtarget)``.
     Same as ``torch.nn.functional.mse_loss``.
@@ -301,7 +349,9 @@ def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJ
     a = as_float_array(input, fn, "input")
     t = as_float_array(target, fn, "target")
     if a.shape != t.shape:
-        raise ValueError(f"{fn}: target must have input's shape {a.shape}, got {t.shape}")
+        raise ValueError(
+            f"{fn}: target must have input's shape {a.shape}, got {t.shape}"
+        )
     r = a - t
     loss = _reduce(r * r, reduction)
     scale = 2.0 / max(r.size, 1) if reduction == "mean" else 2.0
@@ -318,8 +368,10 @@ def mse_loss(input, target, reduction: str = "mean"):
     return mse_loss_vjp(input, target, reduction)[0]
 
 
-def cross_entropy_vjp(logits, target, reduction: str = "mean") -> tuple[np.ndarray, VJP]:
-    """Softmax cross-entropy and its VJP ``(softmax(z) - onehot(y)) · dℓ / N`` (Chapter 3).
+def cross_entropy_vjp(
+    logits, target, reduction: str = "mean"
+) -> tuple[np.ndarray, VJP]:
+    """Softmax cross-entropy, its VJP ``(softmax(z) - onehot(y)) · dℓ / N`` (Ch. 3).
 
     logits: (N, C), target: (N,) class indices. ``vjp(dℓ)`` returns ``(dlogits, None)``
     (no gradient for integer targets).

@@ -15,7 +15,8 @@ from typing import Callable
 
 @dataclass
 class Case:
-    """One comparison: ``numpy()`` and ``torch()`` compute the same thing (no arguments)."""
+    """One comparison: ``numpy()`` and ``torch()`` compute the same (no arguments)."""
+
     name: str
     dtype: str                      # "float64" or "float32"
     numpy: Callable[[], object]
@@ -33,8 +34,10 @@ def _time_once(fn: Callable[[], object], settle: float) -> float:
     return time.perf_counter() - start
 
 
-def compare(case: Case, repeats: int = 7, settle: float = 0.2, threads: int = 2) -> dict:
-    """Median seconds of ``case.numpy`` and ``case.torch`` and their ratio (numpy / torch).
+def compare(
+    case: Case, repeats: int = 7, settle: float = 0.2, threads: int = 2
+) -> dict:
+    """Median seconds of ``case.numpy``, ``case.torch``, their ratio (numpy / torch).
 
     Both libraries get ``threads`` threads (torch.set_num_threads; numpy's BLAS
     through threadpoolctl), timed in alternation.

@@ -1,0 +1,63 @@
+"""Figures say what they show: each PNG output of a Part II notebook has alt text.
+
+MyST-NB takes the alt text of a cell's image from the cell's metadata,
+``{"mystnb": {"image": {"alt": "..."}}}``, or a caption from
+``{"mystnb": {"figure": {"caption": "..."}}}``; without either, a screen reader
+reads the image's file name. Part I (Chapters 1-4) is not required yet.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PART_TWO = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb")
+                  if ".ipynb_checkpoints" not in p.parts
+                  and re.match(r"(0[5-9]|[1-9]\d)_", p.parent.name))
+
+
+def figure_text(cell: dict) -> str:
+    """The alt text or caption the book gives the cell's images ('' if none)."""
+    meta = cell.get("metadata", {}).get("mystnb", {})
+    alt = str(meta.get("image", {}).get("alt", "")).strip()
+    caption = str(meta.get("figure", {}).get("caption", "")).strip()
+    return alt or caption
+
+
+def cells_without_alt(path: Path) -> list[int]:
+    """Code cells (1-based among code cells) with a PNG output but no alt text."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    return [i + 1 for i, c in enumerate(code)
+            if any("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+            and len(figure_text(c)) < 10]
+
+
+# Part II notebooks merged before this test existed, whose figures still need
+# alt text (strict xfail: once a notebook has it, remove its entry here).
+PENDING: set[str] = set()
+
+
+def _param(p: Path):
+    rel = str(p.relative_to(ROOT))
+    marks = [pytest.mark.xfail(strict=True, reason="alt text pending")] \
+        if rel in PENDING else []
+    return pytest.param(p, id=rel, marks=marks)
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in PART_TWO])
+def test_every_figure_has_alt_text(path):
+    missing = cells_without_alt(path)
+    assert not missing, (
+        f"code cells {missing} draw a figure without alt text: add cell metadata "
+        '{"mystnb": {"image": {"alt": "what the figure shows"}}}')
+
+
+def test_alt_text_reader():
+    cell = {"metadata": {"mystnb": {"image": {"alt": "Loss against step, falling"}}},
+            "outputs": [{"data": {"image/png": ""}}]}
+    assert figure_text(cell) == "Loss against step, falling"
+    assert figure_text({"metadata": {}}) == ""

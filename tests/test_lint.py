@@ -1,0 +1,46 @@
+"""ruff over dlmath, tests, tools and the notebooks (configured in pyproject.toml).
+
+Lines of at most 88 characters: longer code lines scroll sideways in the book.
+Part I notebooks not yet reflowed are listed in pyproject.toml
+(``extend-per-file-ignores``); remove each entry once its notebook passes.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ruff() -> list[str]:
+    found = shutil.which("ruff", path=str(Path(sys.executable).parent)) \
+        or shutil.which("ruff")
+    if found:
+        return [found]
+    try:
+        import ruff  # noqa: F401
+    except ImportError:
+        pytest.fail("ruff is not installed: pip install -r requirements.txt")
+    return [sys.executable, "-m", "ruff"]
+
+
+def test_ruff_check_passes():
+    proc = subprocess.run([*_ruff(), "check", "--no-cache", "--output-format",
+                           "concise", "."], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_part_two_notebooks_are_not_exempt():
+    """Only Part I notebooks may wait to be reflowed; Chapters 5- pass at once."""
+    import re
+
+    text = (ROOT / "pyproject.toml").read_text()
+    section = text.split("[tool.ruff.lint.extend-per-file-ignores]", 1)[1]
+    section = section.split("\n[", 1)[0]
+    exempt = re.findall(r'^"(chapters/[^"]+)"', section, re.M)
+    late = [p for p in exempt if not re.match(r"chapters/0[1-4]_", p)]
+    assert not late, f"Part II notebooks must pass ruff, not be exempt: {late}"
