@@ -173,3 +173,46 @@ def test_check_rejects_wrong_answers(check, solution, wrong):
     for fn in wrong:
         with pytest.raises(AssertionError, match="Exercise 9"):
             getattr(ch09, check)(fn)
+
+
+# ---- hidden cases: the instructor's calls (another seed) accept the solutions too
+def _hidden_calls():
+    """(notebook, check, function name, seed) of every hidden call in Chapter 9."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    call = re.compile(r"^ch09\.(check_\w+)\((\w+), seed=(\d+)\)\s*$", re.M)
+    calls = []
+    for path in sorted((root / "chapters/09_attention_transformers").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            src = "".join(cell["source"])
+            if cell["cell_type"] == "code" and "### BEGIN HIDDEN TESTS" in src:
+                hidden = src.split("### BEGIN HIDDEN TESTS")[1]
+                calls += [(str(path.relative_to(root)), m[1], m[2], int(m[3]))
+                          for m in call.finditer(hidden)]
+    return calls
+
+
+HIDDEN = _hidden_calls()
+
+
+def test_every_check_has_hidden_cases_with_a_distinct_seed():
+    import inspect
+
+    checks = [n for n, f in vars(ch09).items() if n.startswith("check_")
+              and getattr(f, "__module__", None) == ch09.__name__]
+    assert sorted(c for _, c, _, _ in HIDDEN) == sorted(checks)
+    for _, check, _, seed in HIDDEN:
+        default = inspect.signature(getattr(ch09, check)).parameters["seed"].default
+        assert seed != default
+
+
+@pytest.mark.parametrize("path, check, fn, seed", HIDDEN,
+                         ids=[c for _, c, _, _ in HIDDEN])
+def test_check_accepts_the_notebook_solution_on_hidden_cases(path, check, fn, seed,
+                                                              capsys):
+    getattr(ch09, check)(solutions(path)[fn], seed=seed)
+    assert "✓" in capsys.readouterr().out

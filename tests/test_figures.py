@@ -38,18 +38,7 @@ def cells_without_alt(path: Path) -> list[int]:
 
 # Part II notebooks merged before this test existed, whose figures still need
 # alt text (strict xfail: once a notebook has it, remove its entry here).
-PENDING = {
-    "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers.ipynb",
-    "chapters/05_feedforward_networks/02_activations_universal_approximation.ipynb",
-    "chapters/05_feedforward_networks/04_training_mlps.ipynb",
-    "chapters/06_training_deep_networks/01_vanishing_exploding_gradients.ipynb",
-    "chapters/06_training_deep_networks/02_initialization.ipynb",
-    "chapters/06_training_deep_networks/03_regularization.ipynb",
-    "chapters/06_training_deep_networks/04_normalization_and_clipping.ipynb",
-    "chapters/09_attention_transformers/01_scaled_dot_product_attention.ipynb",
-    "chapters/09_attention_transformers/02_multihead_attention_positions.ipynb",
-    "chapters/09_attention_transformers/03_transformer_block_tiny_gpt.ipynb",
-}
+PENDING: set[str] = set()
 
 
 def _param(p: Path):

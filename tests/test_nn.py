@@ -1,5 +1,6 @@
-"""dlmath.nn (Chapters 5-6) against torch.nn: same weights, same input, same output and
-gradients, in float64 over shapes and values drawn by hypothesis; and the error paths."""
+"""dlmath.nn (Chapters 5-6) against torch.nn: same weights, same input, same output
+and gradients, in float64 over shapes and values drawn by hypothesis; and the error
+paths."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,8 @@ finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=64)
 
 
 def values(shape):
-    """Float64 arrays of ``shape`` whose entries hypothesis draws (and shrinks) itself."""
+    """Float64 arrays of ``shape`` whose entries hypothesis draws (and shrinks)
+    itself."""
     return arrays(np.float64, shape, elements=finite)
 
 
@@ -40,8 +42,8 @@ def torch_like(module, seed=0):
 
 # --------------------------------------------------------------------------- parity
 @settings(max_examples=25, deadline=None)
-@given(data=st.data(), nf=batch_and_features(), out=st.integers(1, 5), bias=st.booleans(),
-       lead=st.lists(st.integers(1, 3), max_size=2))
+@given(data=st.data(), nf=batch_and_features(), out=st.integers(1, 5),
+       bias=st.booleans(), lead=st.lists(st.integers(1, 3), max_size=2))
 def test_linear_matches_torch(data, nf, out, bias, lead):
     n, f = nf
     x = data.draw(values((*lead, n, f)))
@@ -62,21 +64,24 @@ def test_activation_matches_torch(tm, data, shape):
 
 
 @settings(max_examples=30, deadline=None)
-@given(data=st.data(), nf=batch_and_features(min_n=2), length=st.sampled_from([None, 1, 3]),
-       momentum=st.sampled_from([0.1, 0.5, None]), affine=st.booleans(), steps=st.integers(1, 3))
-def test_batchnorm1d_train_then_eval_matches_torch(data, nf, length, momentum, affine, steps):
+@given(data=st.data(), nf=batch_and_features(min_n=2),
+       length=st.sampled_from([None, 1, 3]), momentum=st.sampled_from([0.1, 0.5, None]),
+       affine=st.booleans(), steps=st.integers(1, 3))
+def test_batchnorm1d_train_then_eval_matches_torch(data, nf, length, momentum, affine,
+                                                   steps):
     n, c = nf
     shape = (n, c) if length is None else (n, c, length)
     tm = torch_like(torch.nn.BatchNorm1d(c, momentum=momentum, affine=affine))
     layer = nn.BatchNorm1d.from_torch(tm)
-    for k in range(steps):                      # running statistics accumulate over steps
+    for k in range(steps):                # running statistics accumulate over steps
         x = data.draw(values(shape).filter(lambda a: np.ptp(a, axis=0).min() > 1e-3))
         check_layer(layer, tm, x, rtol=1e-8, atol=1e-9, seed=k, verbose=False)
     for name in ("running_mean", "running_var", "num_batches_tracked"):
         np.testing.assert_allclose(layer.buffers[name], getattr(tm, name).cpu().numpy(),
                                    rtol=1e-12, atol=1e-12, err_msg=name)
     tm.eval(), layer.eval()
-    check_layer(layer, tm, data.draw(values(shape)), rtol=RTOL, atol=ATOL, verbose=False)
+    check_layer(layer, tm, data.draw(values(shape)), rtol=RTOL, atol=ATOL,
+                verbose=False)
 
 
 @settings(max_examples=30, deadline=None)
@@ -95,7 +100,8 @@ def test_sequential_mlp_matches_torch_with_dotted_names():
                                         torch.nn.Linear(8, 8), torch.nn.GELU(),
                                         torch.nn.Linear(8, 3)))
     model = nn.from_torch(tm)
-    assert [k for k, _ in model.named_parameters()] == [k for k, _ in tm.named_parameters()]
+    assert ([k for k, _ in model.named_parameters()]
+            == [k for k, _ in tm.named_parameters()])
     check_layer(model, tm, np.random.default_rng(0).standard_normal((7, 5)), rtol=RTOL,
                 atol=ATOL, verbose=False)
     assert set(model.grads) == set(dict(tm.named_parameters()))
@@ -112,7 +118,8 @@ def test_dropout_with_torchs_mask_matches_torch(data, nf, p):
     y = layer(x, mask=mask)
     np.testing.assert_allclose(y, x * scaled.numpy(), rtol=1e-15, atol=0)
     dy = np.random.default_rng(0).standard_normal(nf)
-    np.testing.assert_allclose(layer.backward(dy), dy * scaled.numpy(), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(layer.backward(dy), dy * scaled.numpy(), rtol=1e-15,
+                               atol=0)
 
 
 def test_dropout_keeps_the_expectation_and_is_the_identity_in_eval():
@@ -132,9 +139,9 @@ def test_dropout_keeps_the_expectation_and_is_the_identity_in_eval():
 def test_losses_match_torch(reduction):
     g = np.random.default_rng(3)
     z, y = g.standard_normal((6, 4)), g.integers(0, 4, 6)
-    for layer, fn, target in [(nn.CrossEntropyLoss(reduction), torch.nn.functional.cross_entropy,
-                               y),
-                              (nn.MSELoss(reduction), torch.nn.functional.mse_loss,
+    tf = torch.nn.functional
+    for layer, fn, target in [(nn.CrossEntropyLoss(reduction), tf.cross_entropy, y),
+                              (nn.MSELoss(reduction), tf.mse_loss,
                                g.standard_normal((6, 4)))]:
         loss = layer(z, target)
         zt = to_torch(z, requires_grad=True)
@@ -142,14 +149,17 @@ def test_losses_match_torch(reduction):
         dl = g.standard_normal(np.shape(loss)) if reduction == "none" else 1.0
         dz = layer.backward(dl)
         lt.backward(to_torch(np.asarray(dl)) if reduction == "none" else None)
-        np.testing.assert_allclose(loss, lt.detach().cpu().numpy(), rtol=1e-13, atol=1e-14)
+        np.testing.assert_allclose(loss, lt.detach().cpu().numpy(), rtol=1e-13,
+                                   atol=1e-14)
         np.testing.assert_allclose(dz, zt.grad.cpu().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_training_steps_with_dlmath_optim_match_torch():
-    """parameters()/gradients() in one order: dlmath.optim steps a model like torch.optim."""
+    """parameters()/gradients() in one order: dlmath.optim steps a model like
+    torch.optim."""
     tm = torch_like(torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(),
-                                        torch.nn.BatchNorm1d(16), torch.nn.Linear(16, 3)))
+                                        torch.nn.BatchNorm1d(16),
+                                        torch.nn.Linear(16, 3)))
     tm = tm.to(dlmath.device())
     model = nn.from_torch(tm)
     opt, topt = dlmath.optim.Adam(model.parameters(), lr=0.01), \
@@ -174,7 +184,8 @@ def test_state_dict_round_trips_through_torch():
     model = nn.from_torch(tm)
     model(np.random.default_rng(0).standard_normal((5, 3)))      # updates running stats
     fresh = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)).double()
-    fresh.load_state_dict({k: torch.as_tensor(v) for k, v in model.state_dict().items()})
+    fresh.load_state_dict({k: torch.as_tensor(v)
+                           for k, v in model.state_dict().items()})
     for k, v in fresh.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), model.state_dict()[k], err_msg=k)
     params = model.parameters()
@@ -184,17 +195,20 @@ def test_state_dict_round_trips_through_torch():
 
 def test_autodiff_adapter_uses_the_same_vjp():
     g = np.random.default_rng(1)
-    xv, Wv, bv = g.standard_normal((5, 3)), g.standard_normal((4, 3)), g.standard_normal(4)
+    xv, Wv = g.standard_normal((5, 3)), g.standard_normal((4, 3))
+    bv = g.standard_normal(4)
     x, W, b = (Tensor(v, requires_grad=True) for v in (xv, Wv, bv))
-    apply_vjp(F.layer_norm_vjp, apply_vjp(F.linear_vjp, x, W, b), 4).tanh().sum().backward()
+    h = apply_vjp(F.linear_vjp, x, W, b)
+    apply_vjp(F.layer_norm_vjp, h, 4).tanh().sum().backward()
     xt, Wt, bt = (to_torch(v, requires_grad=True) for v in (xv, Wv, bv))
     torch.nn.functional.layer_norm(torch.nn.functional.linear(xt, Wt, bt), (4,)) \
         .tanh().sum().backward()
     for mine, ref in [(x, xt), (W, Wt), (b, bt)]:
-        np.testing.assert_allclose(mine.grad, ref.grad.cpu().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(mine.grad, ref.grad.cpu().numpy(), rtol=1e-10,
+                                   atol=1e-12)
 
 
-# --------------------------------------------------------------------------- initializers
+# ------------------------------------------------------------------------ initializers
 INITS = [("xavier_uniform_", {}), ("xavier_normal_", {}), ("kaiming_uniform_", {}),
          ("kaiming_normal_", {}), ("kaiming_uniform_", {"a": 5 ** 0.5}),
          ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}),
@@ -203,13 +217,15 @@ INITS = [("xavier_uniform_", {}), ("xavier_normal_", {}), ("kaiming_uniform_", {
 
 @pytest.mark.parametrize("name,kw", INITS, ids=[f"{n}{k}" for n, k in INITS])
 def test_initializers_draw_from_torchs_distribution(name, kw):
-    """Same family, same scale: a two-sample KS test, the std and (uniform) the support."""
+    """Same family, same scale: a two-sample KS test, the std and (uniform) the
+    support."""
     from scipy.stats import ks_2samp
 
     shape = (64, 32, 3, 3)
     mine = getattr(nn.init, name)(np.empty(shape), rng=np.random.default_rng(0), **kw)
     torch.manual_seed(0)
-    theirs = getattr(torch.nn.init, name)(torch.empty(shape, dtype=torch.float64), **kw).numpy()
+    theirs = getattr(torch.nn.init, name)(torch.empty(shape, dtype=torch.float64),
+                                          **kw).numpy()
     assert ks_2samp(mine.ravel(), theirs.ravel()).pvalue > 1e-3
     np.testing.assert_allclose(mine.std(), theirs.std(), rtol=0.02)
     if "uniform" in name:
@@ -220,9 +236,11 @@ def test_initializer_scale_is_not_just_similar_but_exact():
     """A 10% scale error must fail the KS test used above (the test has power)."""
     from scipy.stats import ks_2samp
 
-    mine = nn.init.kaiming_normal_(np.empty((64, 32, 3, 3)), rng=np.random.default_rng(0))
+    mine = nn.init.kaiming_normal_(np.empty((64, 32, 3, 3)),
+                                   rng=np.random.default_rng(0))
     torch.manual_seed(0)
-    theirs = torch.nn.init.kaiming_normal_(torch.empty(64, 32, 3, 3, dtype=torch.float64))
+    theirs = torch.nn.init.kaiming_normal_(
+        torch.empty(64, 32, 3, 3, dtype=torch.float64))
     assert ks_2samp(1.1 * mine.ravel(), theirs.numpy().ravel()).pvalue < 1e-6
 
 
@@ -239,7 +257,8 @@ def test_linear_init_matches_torchs_bounds():
 def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     g = np.random.default_rng(2)
     grads = [g.standard_normal(s) for s in [(3, 4), (4,), (2, 2)]]
-    params = [torch.zeros(gr.shape, dtype=torch.float64, requires_grad=True) for gr in grads]
+    params = [torch.zeros(gr.shape, dtype=torch.float64, requires_grad=True)
+              for gr in grads]
     for p, gr in zip(params, grads):
         p.grad = torch.tensor(gr)
     total_t = torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type=norm_type)
@@ -251,7 +270,8 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
 
 # --------------------------------------------------------------------------- errors
 def test_backward_before_forward_is_a_clear_error():
-    for layer in [nn.Linear(2, 3), nn.ReLU(), nn.BatchNorm1d(2), nn.Sequential(nn.Linear(2, 2))]:
+    for layer in [nn.Linear(2, 3), nn.ReLU(), nn.BatchNorm1d(2),
+                  nn.Sequential(nn.Linear(2, 2))]:
         with pytest.raises(RuntimeError, match="backward called before forward"):
             layer.backward(np.ones((1, 2)))
 
@@ -261,7 +281,8 @@ def test_wrong_input_width_names_the_shapes():
         nn.Linear(4, 2)(np.ones((3, 5)))
     with pytest.raises(ValueError, match=r"C=3 channels.*\(4, 2\)"):
         nn.BatchNorm1d(3)(np.ones((4, 2)))
-    with pytest.raises(ValueError, match=r"normalized_shape \(4,\), got shape \(2, 3\)"):
+    with pytest.raises(ValueError,
+                       match=r"normalized_shape \(4,\), got shape \(2, 3\)"):
         nn.LayerNorm(4)(np.ones((2, 3)))
 
 
@@ -300,7 +321,8 @@ def test_load_state_dict_checks_names_and_shapes():
     layer = nn.Linear(3, 2)
     with pytest.raises(KeyError, match=r"missing keys \['bias'\]"):
         layer.load_state_dict({"weight": np.zeros((2, 3))})
-    with pytest.raises(ValueError, match=r"weight must have shape \(2, 3\), got \(3, 2\)"):
+    with pytest.raises(ValueError,
+                       match=r"weight must have shape \(2, 3\), got \(3, 2\)"):
         layer.load_state_dict({"weight": np.zeros((3, 2)), "bias": np.zeros(2)})
 
 
@@ -313,7 +335,8 @@ def test_check_layer_catches_a_wrong_backward():
 
             def wrong(dy):
                 (dx,), grads = vjp(dy)
-                return (dx,), {**grads, "bias": grads["bias"] / len(dy)}   # a mean, not a sum
+                # a mean, not a sum
+                return (dx,), {**grads, "bias": grads["bias"] / len(dy)}
             self._ctx = (shapes, wrong)
             return y
 

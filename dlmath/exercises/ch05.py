@@ -1,7 +1,7 @@
 """Autograded checks for the exercises of Chapter 5 (feedforward networks).
 
 Each ``check_*`` runs the learner's function on inputs drawn from a fresh
-``numpy.random.default_rng(k)`` and compares with PyTorch in float64 on
+``rng(seed)`` (hidden cases: another ``seed``) and compares with PyTorch in float64 on
 ``dlmath.device()``. The ``*_vjp`` exercises return ``(y, vjp)`` like
 ``dlmath.functional.dense``: the forward value is compared with torch's, then
 a random cotangent ``dy`` is pulled back by ``vjp`` and by torch autograd, and
@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..check import assert_close, to_numpy, to_torch
-from . import check_function
+from . import check_function, rng
 
 __all__ = ["check_perceptron_bound", "check_silu_vjp", "check_residual_block_vjp",
            "check_tied_autoencoder_vjp", "check_per_example_grad_norms"]
@@ -115,14 +115,14 @@ def _shapes(args) -> str:
 
 # ------------------------------------------------------------------- VJP exercises
 def _check_vjp_exercise(fn: Callable, torch_fn: Callable, cases, *, title: str,
-                        names: Sequence[str], hint: str, seed: int) -> None:
+                        names: Sequence[str], hint: str,
+                        g: np.random.Generator) -> None:
     """``(y, vjp) = fn(*args)``: y against ``torch_fn``, vjp(dy) against autograd."""
     if not callable(fn):
         raise TypeError(f"{title}: expected your function, got {type(fn).__name__}")
     _refuse_library(fn, title, "a derivation to implement")
     import torch
 
-    g = np.random.default_rng(seed)
     for i, args in enumerate(cases, 1):
         out = _call(fn, args, title)
         if not (isinstance(out, tuple) and len(out) == 2 and callable(out[1])):
@@ -175,21 +175,21 @@ def _check_vjp_exercise(fn: Callable, torch_fn: Callable, cases, *, title: str,
           f"{len(cases)} test cases")
 
 
-def check_silu_vjp(fn) -> None:
+def check_silu_vjp(fn, *, seed: int = 52) -> None:
     """Exercise 5.2: y = x σ(x) and its VJP dx = dy ⊙ σ(x)(1 + x(1 - σ(x)))."""
     import torch
 
-    g = np.random.default_rng(52)
+    g = rng(seed)
     cases = [(g.standard_normal(7),), (3 * g.standard_normal((4, 5)),),
              (g.standard_normal((2, 3, 4)),),
              (np.array([-30.0, -6.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 6.0, 30.0]),)]
     _check_vjp_exercise(fn, torch.nn.functional.silu, cases,
-                        title="Exercise 5.2 silu_vjp", names=["dx"], seed=520,
+                        title="Exercise 5.2 silu_vjp", names=["dx"], g=g,
                         hint="y is a product of x and σ(x): use the product rule, "
                              "and σ'(x) = σ(x)(1 - σ(x))")
 
 
-def check_residual_block_vjp(fn) -> None:
+def check_residual_block_vjp(fn, *, seed: int = 53) -> None:
     """Exercise 5.3: y = x + relu(x W1ᵀ + b1) W2ᵀ + b2 and its VJP
     (dx, dW1, db1, dW2, db2)."""
     import torch
@@ -197,21 +197,21 @@ def check_residual_block_vjp(fn) -> None:
     def ref(x, W1, b1, W2, b2):
         return x + torch.relu(x @ W1.T + b1) @ W2.T + b2
 
-    g = np.random.default_rng(53)
+    g = rng(seed)
     cases = []
     for n, d, h in [(5, 3, 4), (1, 2, 6), (8, 4, 4), (3, 5, 2)]:
         cases.append((g.standard_normal((n, d)), g.standard_normal((h, d)),
                       g.standard_normal(h), g.standard_normal((d, h)),
                       g.standard_normal(d)))
     _check_vjp_exercise(fn, ref, cases, title="Exercise 5.3 residual_block_vjp",
-                        names=["dx", "dW1", "db1", "dW2", "db2"], seed=530,
+                        names=["dx", "dW1", "db1", "dW2", "db2"], g=g,
                         hint="x reaches y along two paths (the skip and the branch): "
                              "their gradients add; inside the branch apply the rules "
                              "of a Linear layer and of ReLU from the last step to "
                              "the first")
 
 
-def check_tied_autoencoder_vjp(fn) -> None:
+def check_tied_autoencoder_vjp(fn, *, seed: int = 54) -> None:
     """Exercise 5.4: y = σ(x Wᵀ + b) W + c (W used twice) and its VJP
     (dx, dW, db, dc)."""
     import torch
@@ -219,20 +219,20 @@ def check_tied_autoencoder_vjp(fn) -> None:
     def ref(x, W, b, c):
         return torch.sigmoid(x @ W.T + b) @ W + c
 
-    g = np.random.default_rng(54)
+    g = rng(seed)
     cases = []
     for n, d, h in [(6, 4, 3), (2, 3, 3), (1, 5, 7), (4, 2, 2)]:
         cases.append((g.standard_normal((n, d)), g.standard_normal((h, d)),
                       g.standard_normal(h), g.standard_normal(d)))
     _check_vjp_exercise(fn, ref, cases, title="Exercise 5.4 tied_autoencoder_vjp",
-                        names=["dx", "dW", "db", "dc"], seed=540,
+                        names=["dx", "dW", "db", "dc"], g=g,
                         hint="W is used twice (encoder and decoder): its gradient is "
                              "the sum of the two uses' gradients, each shaped like "
                              "W (h, d)")
 
 
 # ----------------------------------------------------------------- other exercises
-def check_perceptron_bound(fn) -> None:
+def check_perceptron_bound(fn, *, seed: int = 51) -> None:
     """Exercise 5.1: Novikoff's mistake bound (R/γ)² for data separated by (w, b)."""
     import torch
 
@@ -248,7 +248,7 @@ def check_perceptron_bound(fn) -> None:
         gamma = (to_torch(y) * (Xa @ wa)).min() / torch.linalg.vector_norm(wa)
         return (R / gamma) ** 2
 
-    g = np.random.default_rng(51)
+    g = rng(seed)
     cases = []
     for n, d, scale, offset in [(40, 2, 1.0, 0.5), (25, 5, 0.2, -1.0),
                                 (60, 3, 7.0, 2.0), (10, 1, 1.0, 0.0)]:
@@ -265,7 +265,7 @@ def check_perceptron_bound(fn) -> None:
                         "measured with a unit (augmented) w")
 
 
-def check_per_example_grad_norms(fn) -> None:
+def check_per_example_grad_norms(fn, *, seed: int = 55) -> None:
     """Exercise 5.5: ‖(∂ℓ_n/∂W, ∂ℓ_n/∂b)‖ for each example of a Linear layer."""
     import torch
 
@@ -284,7 +284,7 @@ def check_per_example_grad_norms(fn) -> None:
             norms.append(torch.sqrt((dW ** 2).sum() + (db ** 2).sum()))
         return torch.stack(norms)
 
-    g = np.random.default_rng(55)
+    g = rng(seed)
     cases = [(g.standard_normal((6, 4)), g.standard_normal((6, 3))),
              (g.standard_normal((1, 7)), g.standard_normal((1, 2))),
              (5 * g.standard_normal((9, 2)), 0.1 * g.standard_normal((9, 5))),

@@ -1,8 +1,8 @@
 """Autograded checks for the exercises of Chapter 6 (training deep networks).
 
 Each ``check_*`` takes the learner's function, runs it on fixed inputs drawn
-from a fresh ``numpy.random.default_rng(k)`` and compares with a PyTorch
-reference in float64 on ``dlmath.device()``: autograd gradients,
+from a fresh ``rng(seed)`` (hidden cases: another ``seed``) and compares with
+a PyTorch reference in float64 on ``dlmath.device()``: autograd gradients,
 ``torch.nn.init.calculate_gain``, ``torch.distributions`` log-densities, an
 exact enumeration of dropout masks, ``torch.nn.functional.rms_norm``.
 
@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..check import to_torch
-from . import check_function
+from . import check_function, rng
 
 __all__ = ["check_layer_grad_norms", "check_leaky_relu_std", "check_ridge_map_towards",
            "check_dropout_linear_moments", "check_rms_norm_backward"]
@@ -68,7 +68,7 @@ _ACTS = {"relu": (lambda z: np.maximum(z, 0.0)), "tanh": np.tanh,
          "sigmoid": (lambda z: 1 / (1 + np.exp(-z)))}
 
 
-def check_layer_grad_norms(fn) -> None:
+def check_layer_grad_norms(fn, *, seed: int = 61) -> None:
     """Exercise 6.1: ‖∂L/∂W_l‖_F for every layer of a bias-free MLP with a CE loss.
 
     ``fn(Ws, X, y, activation)``: Ws a list of (n_l, n_{l-1}) weights, X (N, n_0),
@@ -93,7 +93,7 @@ def check_layer_grad_norms(fn) -> None:
         grads = torch.autograd.grad(loss, Wt)
         return torch.stack([g.norm() for g in grads])
 
-    g = np.random.default_rng(61)
+    g = rng(seed)
     cases = []
     nets = [((5, 7, 4), "tanh", 0.8), ((6, 8, 8, 8, 8, 3), "relu", 0.6),
             ((4, 6, 6, 6, 6, 6, 6, 6, 5), "sigmoid", 1.5), ((3, 2), "relu", 1.0)]
@@ -111,7 +111,7 @@ def check_layer_grad_norms(fn) -> None:
 
 
 # --------------------------------------------------------------------------- 6.2
-def check_leaky_relu_std(fn) -> None:
+def check_leaky_relu_std(fn, *, seed: int = 62) -> None:
     """Exercise 6.2: the He std that preserves the variance through a leaky ReLU."""
     import torch
 
@@ -123,14 +123,17 @@ def check_leaky_relu_std(fn) -> None:
         gain = torch.nn.init.calculate_gain("leaky_relu", a)
         return torch.tensor(gain / np.sqrt(fan_in), dtype=torch.float64)
 
+    g = rng(seed)
     cases = [(0.0, 100), (0.01, 256), (0.2, 64), (0.5, 9), (1.0, 10), (3.0, 50)]
+    cases += [(float(np.round(g.uniform(0, 2), 3)), int(g.integers(2, 500)))
+              for _ in range(3)]
     check_function(fn, ref, cases, title=title, rtol=1e-12, atol=0,
                    hint="for symmetric z, E[f(z)²] splits into the halves z > 0 and "
                         "z < 0; ask n_in σ² E[f(z)²] = Var(z)")
 
 
 # --------------------------------------------------------------------------- 6.3
-def check_ridge_map_towards(fn) -> None:
+def check_ridge_map_towards(fn, *, seed: int = 63) -> None:
     """Exercise 6.3: MAP weights of linear regression, Gaussian prior centred at w0.
 
     ``fn(X, y, w0, noise_var, prior_var)``: y = X w + ε, ε ~ N(0, noise_var),
@@ -157,7 +160,7 @@ def check_ridge_map_towards(fn) -> None:
         H = torch.autograd.functional.hessian(neg_log_post, start)
         return start - torch.linalg.solve(H, grad)
 
-    g = np.random.default_rng(63)
+    g = rng(seed)
     cases = []
     for N, d, nv, pv in [(30, 3, 0.5, 2.0), (8, 5, 1.0, 0.1), (50, 2, 0.01, 10.0),
                          (4, 6, 2.0, 0.5)]:
@@ -171,7 +174,7 @@ def check_ridge_map_towards(fn) -> None:
 
 
 # --------------------------------------------------------------------------- 6.4
-def check_dropout_linear_moments(fn) -> None:
+def check_dropout_linear_moments(fn, *, seed: int = 64) -> None:
     """Exercise 6.4: mean and variance of y = W (m ⊙ x) / (1 - p) over the mask m.
 
     ``fn(x, W, p)`` returns an array (2, out): row 0 E[y], row 1 Var[y]. The
@@ -192,7 +195,7 @@ def check_dropout_linear_moments(fn) -> None:
         var = prob @ (ys - mean) ** 2
         return torch.stack([mean, var])
 
-    g = np.random.default_rng(64)
+    g = rng(seed)
     cases = [(g.standard_normal(n), g.standard_normal((o, n)), p)
              for n, o, p in [(6, 3, 0.5), (8, 2, 0.1), (4, 5, 0.8), (1, 1, 0.3)]]
     check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
@@ -202,7 +205,7 @@ def check_dropout_linear_moments(fn) -> None:
 
 
 # --------------------------------------------------------------------------- 6.5
-def check_rms_norm_backward(fn) -> None:
+def check_rms_norm_backward(fn, *, seed: int = 65) -> None:
     """Exercise 6.5: dx of RMSNorm y = γ ⊙ x / √(mean(x²) + ε) over the last axis.
 
     ``fn(x, weight, dy, eps)`` returns dx (x's shape); the reference is torch
@@ -219,7 +222,7 @@ def check_rms_norm_backward(fn) -> None:
         y = torch.nn.functional.rms_norm(xt, (x.shape[-1],), to_torch(weight), eps)
         return torch.autograd.grad(y, xt, to_torch(dy))[0]
 
-    g = np.random.default_rng(65)
+    g = rng(seed)
     cases = []
     for shape, eps in [((4, 6), 1e-5), ((2, 3, 5), 1e-6), ((7, 1), 1e-3),
                        ((3, 16), 0.5)]:

@@ -1,10 +1,10 @@
 """Autograded checks for the exercises of Chapter 7 (convolutional networks).
 
 Each ``check_*`` takes the learner's function, runs it on cases drawn from a
-fresh ``numpy.random.default_rng(k)`` (the same cases on every run) and
-compares with PyTorch in float64 on ``dlmath.device()``. The exercises are
-"by hand": a function that calls torch, or the ``dlmath`` routine it
-re-derives, is refused with a message saying so.
+fresh ``rng(seed)`` (the same seed, the same cases; hidden cases: another
+``seed``) and compares with PyTorch in float64 on ``dlmath.device()``. The
+exercises are "by hand": a function that calls torch, or the ``dlmath``
+routine it re-derives, is refused with a message saying so.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from ..check import to_numpy, to_torch
-from . import check_function
+from . import check_function, rng
 
 _CONV_NAMES = {"torch", "conv_output_size", "conv2d", "conv2d_vjp", "unfold",
                "avg_pool2d", "avg_pool2d_vjp", "max_pool2d", "max_pool2d_vjp",
@@ -53,13 +53,13 @@ def _attempt(fn: Callable, args, title: str):
 
 
 # --------------------------------------------------------------------------- 7.1
-def check_output_size(fn) -> None:
+def check_output_size(fn, *, seed: int = 71) -> None:
     """Exercise 7.1: output length ⌊(n + 2p - d(k - 1) - 1)/s⌋ + 1, against torch."""
     import torch
 
     title = "Exercise 7.1 output_size"
     _refuse(fn, title)
-    g = np.random.default_rng(71)
+    g = rng(seed)
     cases = [(28, 5, 1, 2, 1), (14, 5, 1, 0, 1), (8, 3, 2, 1, 1), (9, 3, 1, 0, 2),
              (10, 3, 3, 1, 2), (7, 7, 1, 0, 1)]
     while len(cases) < 40:
@@ -85,7 +85,7 @@ def check_output_size(fn) -> None:
 
 
 # --------------------------------------------------------------------------- 7.2
-def check_circular_conv2d(fn) -> None:
+def check_circular_conv2d(fn, *, seed: int = 72) -> None:
     """Exercise 7.2: single-channel cross-correlation with wrap-around padding.
 
     ``fn(x, w)``, x (H, W), w (kH, kW) with odd sides, output (H, W):
@@ -96,7 +96,7 @@ def check_circular_conv2d(fn) -> None:
 
     title = "Exercise 7.2 circular_conv2d"
     _refuse(fn, title)
-    g = np.random.default_rng(72)
+    g = rng(seed)
     shapes = [((6, 7), (3, 3)), ((5, 5), (1, 3)), ((8, 6), (5, 3)), ((4, 9), (3, 1))]
     cases = [(g.standard_normal(xs), g.standard_normal(ws)) for xs, ws in shapes]
 
@@ -115,13 +115,13 @@ def check_circular_conv2d(fn) -> None:
 
 
 # --------------------------------------------------------------------------- 7.3
-def check_avg_pool2d_backward(fn) -> None:
+def check_avg_pool2d_backward(fn, *, seed: int = 73) -> None:
     """Exercise 7.3: dx of average pooling, ``fn(dy, input_shape, kernel, stride)``."""
     import torch
 
     title = "Exercise 7.3 avg_pool2d_backward"
     _refuse(fn, title)
-    g = np.random.default_rng(73)
+    g = rng(seed)
     specs = [((2, 3, 8, 8), 2, 2), ((1, 2, 7, 9), 3, 2), ((2, 1, 6, 6), 3, 1),
              ((1, 1, 5, 8), 2, 3)]
     cases = []
@@ -143,7 +143,7 @@ def check_avg_pool2d_backward(fn) -> None:
 
 
 # --------------------------------------------------------------------------- 7.4
-def check_strided_input_grad(fn) -> None:
+def check_strided_input_grad(fn, *, seed: int = 74) -> None:
     """Exercise 7.4: dx of a strided convolution (no padding) from dy, w, input size.
 
     ``fn(dy, w, stride, input_hw)``: dy (N, C_out, H_out, W_out), w (C_out, C_in, k, k).
@@ -152,7 +152,7 @@ def check_strided_input_grad(fn) -> None:
 
     title = "Exercise 7.4 strided_input_grad"
     _refuse(fn, title)
-    g = np.random.default_rng(74)
+    g = rng(seed)
     specs = [(2, 1, 2, 3, 7, 7), (1, 3, 2, 3, 8, 9), (2, 2, 3, 2, 10, 8),
              (1, 2, 1, 3, 6, 5)]
     cases = []
@@ -175,7 +175,7 @@ def check_strided_input_grad(fn) -> None:
 
 
 # --------------------------------------------------------------------------- 7.5
-def check_receptive_field(fn) -> None:
+def check_receptive_field(fn, *, seed: int = 75) -> None:
     """Exercise 7.5: receptive field of a stack of (kernel, stride, dilation) layers.
 
     ``fn(layers)`` with layers a list of (k, s, d) tuples; the answer is compared with
@@ -185,7 +185,7 @@ def check_receptive_field(fn) -> None:
 
     title = "Exercise 7.5 receptive_field"
     _refuse(fn, title)
-    g = np.random.default_rng(75)
+    g = rng(seed)
     stacks = [[(3, 1, 1)] * 3, [(5, 1, 1), (3, 1, 1)],
               [(3, 2, 1), (3, 2, 1), (3, 1, 1)], [(3, 1, 1), (3, 1, 2), (3, 1, 4)],
               [(7, 2, 1), (3, 2, 1), (3, 1, 1)]]

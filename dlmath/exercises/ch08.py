@@ -1,11 +1,11 @@
 """Autograded checks for the exercises of Chapter 8 (recurrent networks).
 
-Each ``check_*`` draws its cases from a fresh ``np.random.default_rng(k)``,
-runs the learner's function and compares with PyTorch in float64 on
-``dlmath.device()``: ``torch.nn.RNN``, ``GRUCell`` and ``LSTMCell`` with the
-same weights, autograd Jacobians, ``clip_grad_norm_``, ``torch.linalg.lstsq``.
-The "by hand" exercises refuse a function that calls torch or the dlmath
-routine it re-derives.
+Each ``check_*`` draws its cases from a fresh ``rng(seed)`` (hidden cases:
+another ``seed``), runs the learner's function and compares with PyTorch in
+float64 on ``dlmath.device()``: ``torch.nn.RNN``, ``GRUCell`` and ``LSTMCell``
+with the same weights, autograd Jacobians, ``clip_grad_norm_``,
+``torch.linalg.lstsq``. The "by hand" exercises refuse a function that calls
+torch or the dlmath routine it re-derives.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import types
 import numpy as np
 
 from ..check import to_numpy, to_torch
-from . import check_function
+from . import check_function, rng
 
 __all__ = ["check_truncated_bptt", "check_clip_grad_norm", "check_gru_grad_z",
            "check_lstm_step_jacobian", "check_ar_forecast",
@@ -46,7 +46,7 @@ def _dev():
 
 
 # --------------------------------------------------------------------------- notebook 1
-def check_truncated_bptt(fn) -> None:
+def check_truncated_bptt(fn, *, seed: int = 81) -> None:
     """Exercise 8.1: dL/dW_hh of a tanh RNN, BPTT truncated to the last k steps."""
     import torch
 
@@ -69,7 +69,7 @@ def check_truncated_bptt(fn) -> None:
         (h_T * to_torch(dh_T)).sum().backward()
         return m.weight_hh_l0.grad
 
-    g = np.random.default_rng(81)
+    g = rng(seed)
     cases = []
     shapes = [(2, 6, 3, 4, 3), (3, 5, 2, 3, 5), (1, 12, 2, 5, 1), (4, 9, 1, 2, 8)]
     for N, T, I, H, k in shapes:
@@ -96,7 +96,7 @@ class _Grads(list):
         return f"[{', '.join(f'array{a.shape}' for a in self)}]"
 
 
-def check_clip_grad_norm(fn) -> None:
+def check_clip_grad_norm(fn, *, seed: int = 82) -> None:
     """Exercise 8.2: clip a list of gradients by their global 2-norm, as torch does."""
     import torch
 
@@ -124,7 +124,7 @@ def check_clip_grad_norm(fn) -> None:
                                      f"{np.shape(o)}, its gradient {a.shape}")
         return np.concatenate([np.ravel(o) for o in out])
 
-    g = np.random.default_rng(82)
+    g = rng(seed)
     cases = [(_Grads([10 * g.standard_normal((3, 4)), g.standard_normal(4)]), 1.0),
              (_Grads([g.standard_normal((2, 2)), 0.01 * g.standard_normal(5)]), 100.0),
              (_Grads([3 * g.standard_normal(6), 5 * g.standard_normal((2, 3)),
@@ -149,7 +149,7 @@ def _cell(kind: str, W_ih, W_hh, b_ih, b_hh):
     return m
 
 
-def check_gru_grad_z(fn) -> None:
+def check_gru_grad_z(fn, *, seed: int = 83) -> None:
     """Exercise 8.3: ∂L/∂a_z (N, H) for one GRU step, L = Σ dh ⊙ h_new."""
     title = "Exercise 8.3 gru_grad_z"
     _refuse(fn, title, ("torch", "gru_vjp", "gru"))
@@ -166,7 +166,7 @@ def check_gru_grad_z(fn) -> None:
             rows.append(to_numpy(m.bias_hh.grad[H:2 * H]))
         return np.stack(rows)
 
-    g = np.random.default_rng(83)
+    g = rng(seed)
     cases = []
     for N, I, H in [(2, 3, 4), (5, 2, 3), (1, 4, 6)]:
         cases.append((g.standard_normal((N, I)), g.standard_normal((N, H)),
@@ -179,7 +179,7 @@ def check_gru_grad_z(fn) -> None:
                    hint=hint)
 
 
-def check_lstm_step_jacobian(fn) -> None:
+def check_lstm_step_jacobian(fn, *, seed: int = 84) -> None:
     """Exercise 8.4: the (2H, 2H) Jacobian of (h_t, c_t) w.r.t. (h_(t-1), c_(t-1))."""
     import torch
 
@@ -197,7 +197,7 @@ def check_lstm_step_jacobian(fn) -> None:
         hc = to_torch(np.concatenate([h, c]))
         return torch.autograd.functional.jacobian(step, hc)
 
-    g = np.random.default_rng(84)
+    g = rng(seed)
     cases = []
     for I, H in [(3, 2), (2, 4), (1, 1)]:
         cases.append((g.standard_normal(I), g.standard_normal(H), g.standard_normal(H),
@@ -211,7 +211,7 @@ def check_lstm_step_jacobian(fn) -> None:
 
 
 # --------------------------------------------------------------------------- notebook 3
-def check_ar_forecast(fn) -> None:
+def check_ar_forecast(fn, *, seed: int = 85) -> None:
     """Exercise 8.5: least-squares AR(p) with intercept, rolled forward ``steps``."""
     import torch
 
@@ -234,7 +234,7 @@ def check_ar_forecast(fn) -> None:
             hist.insert(0, nxt)
         return torch.stack(out)
 
-    g = np.random.default_rng(85)
+    g = rng(seed)
     t = np.arange(120)
     cases = [(np.sin(0.3 * t) + 0.1 * g.standard_normal(120) + 2.0, 3, 10),
              (np.cumsum(g.standard_normal(80)) * 0.1 + np.cos(0.7 * t[:80]), 5, 7),
@@ -246,7 +246,7 @@ def check_ar_forecast(fn) -> None:
 
 
 # --------------------------------------------------------------------------- notebook 4
-def check_sample_with_temperature(fn) -> None:
+def check_sample_with_temperature(fn, *, seed: int = 86) -> None:
     """Exercise 8.6: inverse-CDF sampling from softmax(logits / temperature)."""
     import torch
 
@@ -269,7 +269,7 @@ def check_sample_with_temperature(fn) -> None:
                                  f"got dtype {out.dtype}")
         return out.astype(np.float64)
 
-    g = np.random.default_rng(86)
+    g = rng(seed)
     cases = [(g.standard_normal((200, 5)), 1.0, g.random(200)),
              (2 * g.standard_normal((200, 8)), 0.3, g.random(200)),
              (g.standard_normal((200, 4)), 4.0, g.random(200)),

@@ -1,9 +1,9 @@
 """Autograded checks for the exercises of Chapter 9 (attention and transformers).
 
 Each ``check_*`` runs the learner's function on cases drawn from a fresh
-``numpy.random.default_rng(k)`` and compares with a PyTorch computation in
-float64 on ``dlmath.device()``. The "by hand" exercise (9.1) refuses a
-function that calls torch or dlmath's attention routines.
+``rng(seed)`` (hidden cases: another ``seed``) and compares with a PyTorch
+computation in float64 on ``dlmath.device()``. The "by hand" exercise (9.1)
+refuses a function that calls torch or dlmath's attention routines.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import types
 
 import numpy as np
 
-from ..check import assert_close, to_numpy, to_torch
-from . import check_function
+from ..check import assert_close, to_torch
+from . import check_function, rng
 
 __all__ = ["check_attention_scale_grad", "check_sliding_window_mask",
            "check_grouped_query_attention", "check_pe_dot", "check_rotary_half",
@@ -51,7 +51,7 @@ def _call(fn, title, *args):
 
 
 # ---------------------------------------------------------------------- Exercise 9.1
-def check_attention_scale_grad(fn) -> None:
+def check_attention_scale_grad(fn, *, seed: int = 91) -> None:
     """Exercise 9.1: ∂L/∂s for y = softmax(s q kᵀ) v and L = Σ dy ⊙ y (a scalar s).
 
     The derivation: dA = P ⊙ (dP - rowsum(dP ⊙ P)) with dP = dy vᵀ, and
@@ -64,7 +64,7 @@ def check_attention_scale_grad(fn) -> None:
     title = "Exercise 9.1 attention_scale_grad"
     _refuse(fn, title, ("torch", "scaled_dot_product_attention",
                         "scaled_dot_product_attention_vjp", "autodiff"))
-    g = np.random.default_rng(91)
+    g = rng(seed)
     cases = []
     for shape_q, S, Ev, s in [((4, 3), 5, 2, 0.5), ((2, 3, 6, 4), 7, 3, 1 / np.sqrt(4)),
                               ((1, 1), 1, 1, 2.0), ((5, 8), 6, 4, 3.0)]:
@@ -88,12 +88,14 @@ def check_attention_scale_grad(fn) -> None:
 
 
 # ---------------------------------------------------------------------- Exercise 9.2
-def check_sliding_window_mask(fn) -> None:
+def check_sliding_window_mask(fn, *, seed: int = 92) -> None:
     """Exercise 9.2: bool (L, L) mask, True where 0 <= i - j < window."""
     import torch
 
     title = "Exercise 9.2 sliding_window_mask"
+    g = rng(seed)
     cases = [(6, 3), (5, 1), (4, 10), (9, 4), (1, 1)]
+    cases += [(int(g.integers(1, 12)), int(g.integers(1, 14))) for _ in range(3)]
     for L, w in cases:
         got = _call(fn, title, L, w)
         got = np.asarray(got)
@@ -115,7 +117,7 @@ def check_sliding_window_mask(fn) -> None:
 
 
 # ---------------------------------------------------------------------- Exercise 9.3
-def check_grouped_query_attention(fn) -> None:
+def check_grouped_query_attention(fn, *, seed: int = 93) -> None:
     """Exercise 9.3: grouped-query attention, q (N, Hq, L, d), k, v (N, Hkv, S, d).
 
     Query head h uses key/value head h // (Hq / Hkv) (consecutive query heads
@@ -124,7 +126,7 @@ def check_grouped_query_attention(fn) -> None:
     import torch
 
     title = "Exercise 9.3 grouped_query_attention"
-    g = np.random.default_rng(93)
+    g = rng(seed)
     cases = []
     for N, Hq, Hkv, L, S, d in [(2, 4, 2, 3, 5, 4), (1, 6, 3, 4, 4, 2),
                                 (2, 4, 1, 2, 3, 3), (1, 2, 2, 3, 3, 5)]:
@@ -144,7 +146,7 @@ def check_grouped_query_attention(fn) -> None:
 
 
 # ---------------------------------------------------------------------- Exercise 9.4
-def check_pe_dot(fn) -> None:
+def check_pe_dot(fn, *, seed: int = 94) -> None:
     """Exercise 9.4: PE_p · PE_(p+k) for sinusoidal encodings, a function of k and d.
 
     The reference is the dot product of encodings built in torch, at several
@@ -161,7 +163,9 @@ def check_pe_dot(fn) -> None:
         ang = p / 10000.0 ** (i / d)
         return torch.stack([ang.sin(), ang.cos()], dim=-1).reshape(n, d)
 
+    g = rng(seed)
     cases = [(1, 4), (5, 8), (-3, 6), (17, 16), (0, 2), (40, 32)]
+    cases += [(int(g.integers(-40, 41)), 2 * int(g.integers(1, 20))) for _ in range(2)]
     for i, (k, d) in enumerate(cases, 1):
         got = _call(fn, title, k, d)
         P = pe(200, d)
@@ -179,16 +183,17 @@ def check_pe_dot(fn) -> None:
                                  f"(k={k}, d={d}): {exc}. Hint: each (sin, cos) pair "
                                  f"contributes sin a sin b + cos a cos b; use an "
                                  f"addition theorem") from None
-    print(f"✓ {title}: matches torch's encodings at every p on all 6 test cases")
+    print(f"✓ {title}: matches torch's encodings at every p on all {len(cases)} "
+          f"test cases")
 
 
 # ---------------------------------------------------------------------- Exercise 9.5
-def check_rotary_half(fn) -> None:
+def check_rotary_half(fn, *, seed: int = 95) -> None:
     """Exercise 9.5: RoPE, "rotate-half" pairing: (x_i, x_{i + d/2}) turned by p θ_i."""
     import torch
 
     title = "Exercise 9.5 rotary_half"
-    g = np.random.default_rng(95)
+    g = rng(seed)
     cases = []
     for shape in [(5, 4), (2, 3, 7, 8), (1, 2), (6, 16)]:
         n = shape[-2]
@@ -212,12 +217,16 @@ def check_rotary_half(fn) -> None:
 
 
 # ---------------------------------------------------------------------- Exercise 9.6
-def check_encoder_layer_num_params(fn) -> None:
+def check_encoder_layer_num_params(fn, *, seed: int = 96) -> None:
     """Exercise 9.6: the parameter count of a TransformerEncoderLayer (with biases)."""
     import torch
 
     title = "Exercise 9.6 encoder_layer_num_params"
+    g = rng(seed)
     cases = [(64, 4, 256), (12, 3, 20), (512, 8, 2048), (1, 1, 1), (30, 5, 7)]
+    for _ in range(2):
+        h = int(g.integers(1, 6))
+        cases.append((h * int(g.integers(1, 20)), h, int(g.integers(1, 100))))
     for i, (d, h, f) in enumerate(cases, 1):
         got = _call(fn, title, d, h, f)
         want = sum(p.numel() for p in torch.nn.TransformerEncoderLayer(

@@ -77,7 +77,7 @@ def _check_inputs(q, k, v, attn_mask, is_causal, scale, fn):
         raise ValueError(f"{fn}: key and value must have the same length S, got key "
                          f"{k.shape} and value {v.shape}")
     try:
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except ValueError:
         raise ValueError(f"{fn}: the leading (batch, head) dims of query {q.shape}, "
                          f"key {k.shape} and value {v.shape} do not broadcast"

@@ -30,15 +30,15 @@ from .norm import BatchNorm1d, LayerNorm
 from .recurrent import GRU, LSTM, RNN
 from .utils import clip_grad_norm_
 
-__all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Dropout", "BatchNorm1d",
-           "LayerNorm", "Sequential", "CrossEntropyLoss", "MSELoss", "init", "clip_grad_norm_",
-           "from_torch", "register"]
+__all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Dropout",
+           "BatchNorm1d", "LayerNorm", "Sequential", "CrossEntropyLoss", "MSELoss",
+           "init", "clip_grad_norm_", "from_torch", "register"]
 __all__ += ["MultiheadAttention", "TransformerEncoderLayer"]
 __all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
 __all__ += ["RNN", "LSTM", "GRU"]
 
-for _cls in (Linear, ReLU, Sigmoid, Tanh, GELU, Dropout, BatchNorm1d, LayerNorm, Sequential,
-             CrossEntropyLoss, MSELoss):
+for _cls in (Linear, ReLU, Sigmoid, Tanh, GELU, Dropout, BatchNorm1d, LayerNorm,
+             Sequential, CrossEntropyLoss, MSELoss):
     register(_cls.__name__, _cls)
 register("MultiheadAttention", MultiheadAttention)
 register("TransformerEncoderLayer", TransformerEncoderLayer)

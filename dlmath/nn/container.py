@@ -1,4 +1,5 @@
-"""``Sequential``: layers applied in order; backward runs them in reverse (Chapter 5)."""
+"""``Sequential``: layers applied in order; backward runs them in reverse
+(Chapter 5)."""
 from __future__ import annotations
 
 from .module import Module
@@ -7,7 +8,8 @@ __all__ = ["Sequential"]
 
 
 class Sequential(Module):
-    """``Sequential(l0, l1, ...)``: forward x → l0 → l1 → ...; params named ``"0.weight"`` ...
+    """``Sequential(l0, l1, ...)``: forward x → l0 → l1 → ...; params named
+    ``"0.weight"`` ...
 
     Backpropagation is the chain rule applied right to left: ``backward``
     hands each layer the gradient w.r.t. its output, from the last layer to

@@ -1,4 +1,5 @@
-"""Inverted dropout (Chapter 6): y = x ⊙ m / (1 - p) in training, the identity in eval."""
+"""Inverted dropout (Chapter 6): y = x ⊙ m / (1 - p) in training, the identity in
+eval."""
 from __future__ import annotations
 
 from .. import functional as F
@@ -8,7 +9,8 @@ __all__ = ["Dropout"]
 
 
 class Dropout(Module):
-    """Zero each unit with probability ``p`` during training and scale the rest by 1/(1 - p).
+    """Zero each unit with probability ``p`` during training and scale the rest by
+    1/(1 - p).
 
     ``forward(x, mask=None)``: ``mask`` (True = keep) replaces the random draw,
     so a check can reuse the mask torch drew; otherwise it comes from ``rng``

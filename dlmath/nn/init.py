@@ -4,11 +4,11 @@ Each fills an array in place from ``rng`` (default ``dlmath.rng``) and returns
 it. Fans follow torch: for a weight of shape (out, in, *kernel),
 fan_in = in · ∏kernel and fan_out = out · ∏kernel.
 
-- Xavier/Glorot (Chapter 6.2, eq-xavier), keeps the variance of activations and gradients for
-  tanh-like units: Var(W) = gain² · 2 / (fan_in + fan_out);
+- Xavier/Glorot (Chapter 6.2, eq-xavier), keeps the variance of activations and
+  gradients for tanh-like units: Var(W) = gain² · 2 / (fan_in + fan_out);
   uniform on [-a, a] with a = gain · √(6 / (fan_in + fan_out)).
-- Kaiming/He (Chapter 6.2, eq-kaiming), for ReLU: Var(W) = gain² / fan (gain² = 2 for ReLU);
-  uniform bound √3 · gain / √fan.
+- Kaiming/He (Chapter 6.2, eq-kaiming), for ReLU: Var(W) = gain² / fan
+  (gain² = 2 for ReLU); uniform bound √3 · gain / √fan.
 """
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
-__all__ = ["calculate_gain", "fan_in_and_fan_out", "uniform_", "normal_", "zeros_", "ones_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+__all__ = ["calculate_gain", "fan_in_and_fan_out", "uniform_", "normal_", "zeros_",
+           "ones_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+           "kaiming_normal_"]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity")
 
@@ -32,7 +33,8 @@ def _check_array(w, fn: str, min_ndim: int = 0) -> np.ndarray:
         raise TypeError(f"{fn}: expected a float numpy array to fill in place, "
                         f"got {type(w).__name__}")
     if w.ndim < min_ndim:
-        raise ValueError(f"{fn}: needs an array with at least {min_ndim} dims, got shape {w.shape}")
+        raise ValueError(f"{fn}: needs an array with at least {min_ndim} dims, "
+                         f"got shape {w.shape}")
     return w
 
 
@@ -54,9 +56,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def fan_in_and_fan_out(shape: tuple) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight of ``shape`` = (out, in, *kernel), as torch computes them."""
+    """(fan_in, fan_out) of a weight of ``shape`` = (out, in, *kernel), as torch
+    computes them."""
     if len(shape) < 2:
-        raise ValueError(f"fan_in_and_fan_out: needs at least 2 dims, got shape {tuple(shape)}")
+        raise ValueError(f"fan_in_and_fan_out: needs at least 2 dims, "
+                         f"got shape {tuple(shape)}")
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
 
@@ -82,7 +86,8 @@ def ones_(w: np.ndarray) -> np.ndarray:
 
 
 def xavier_uniform_(w: np.ndarray, gain: float = 1.0, rng=None) -> np.ndarray:
-    """U(-a, a), a = gain · √(6 / (fan_in + fan_out)): Var = gain² · 2 / (fan_in + fan_out)."""
+    """U(-a, a), a = gain · √(6 / (fan_in + fan_out)):
+    Var = gain² · 2 / (fan_in + fan_out)."""
     fan_in, fan_out = fan_in_and_fan_out(_check_array(w, "xavier_uniform_", 2).shape)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(w, -a, a, rng)
@@ -112,4 +117,5 @@ def kaiming_uniform_(w: np.ndarray, a: float = 0.0, mode: str = "fan_in",
 def kaiming_normal_(w: np.ndarray, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", rng=None) -> np.ndarray:
     """N(0, σ²), σ = gain / √fan."""
-    return normal_(w, 0.0, _kaiming_std(w, a, mode, nonlinearity, "kaiming_normal_"), rng)
+    std = _kaiming_std(w, a, mode, nonlinearity, "kaiming_normal_")
+    return normal_(w, 0.0, std, rng)

@@ -20,7 +20,8 @@ class Linear(Module):
     with a = √5) and b ~ U(-1/√in, 1/√in), drawn from ``rng`` (default ``dlmath.rng``).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 rng=None):
         super().__init__()
         self.in_features = check_int(in_features, "Linear", "in_features", minimum=1)
         self.out_features = check_int(out_features, "Linear", "out_features", minimum=1)
@@ -28,18 +29,20 @@ class Linear(Module):
         init.kaiming_uniform_(W, a=math.sqrt(5), rng=rng)
         if bias:
             bound = 1 / math.sqrt(in_features)
-            self._params["bias"] = init.uniform_(np.empty(out_features), -bound, bound, rng)
+            self._params["bias"] = init.uniform_(np.empty(out_features), -bound, bound,
+                                                 rng)
 
     @classmethod
     def from_torch(cls, module) -> "Linear":
-        layer = cls(module.in_features, module.out_features, bias=module.bias is not None)
+        layer = cls(module.in_features, module.out_features,
+                    bias=module.bias is not None)
         return layer._load_torch(module)
 
     def forward(self, x):
         x = self._input(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear: x must be (..., in_features={self.in_features}), "
-                             f"got shape {x.shape}")
+            raise ValueError(f"Linear: x must be (..., in_features="
+                             f"{self.in_features}), got shape {x.shape}")
         y, vjp = F.linear_vjp(x, self._params["weight"], self._params.get("bias"))
 
         def backward(dy):                        # Chapter 5.3, eq-backprop-batch

@@ -55,7 +55,8 @@ class Module:
         return dict(self._children)
 
     def __getattr__(self, name: str) -> "Module":
-        """Child layers as attributes, as in torch: ``block.norm1``, ``attn.out_proj``."""
+        """Child layers as attributes, as in torch: ``block.norm1``,
+        ``attn.out_proj``."""
         children = self.__dict__.get("_children", {})
         if name in children:
             return children[name]
@@ -83,7 +84,8 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def gradients(self) -> list[np.ndarray | None]:
-        """The gradient of each parameter, in ``parameters()`` order (None before backward)."""
+        """The gradient of each parameter, in ``parameters()`` order (None before
+        backward)."""
         grads = self.grads
         return [grads.get(name) for name, _ in self.named_parameters()]
 
@@ -102,7 +104,7 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
-    # ------------------------------------------------------------------ forward and backward
+    # ------------------------------------------------------------ forward and backward
     def __call__(self, *inputs, **kwargs):
         return self.forward(*inputs, **kwargs)
 
@@ -141,26 +143,28 @@ class Module:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy ``state`` into the parameters and buffers in place (same names, same shapes).
+        """Copy ``state`` into the parameters and buffers in place (same names, same
+        shapes).
 
         In place, so an optimizer built on ``parameters()`` keeps stepping the model.
         Accepts numpy arrays or torch tensors (copied as float64).
         """
         own = dict(self._named("_params"))
         own.update(self._named("buffers"))
-        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
             raise KeyError(f"{self._name}.load_state_dict: missing keys {missing}, "
                            f"unexpected keys {unexpected}")
         for name, target in own.items():
             value = _as_array(state[name])
             if value.shape != target.shape:
-                raise ValueError(f"{self._name}.load_state_dict: {name} must have shape "
-                                 f"{target.shape}, got {value.shape}")
+                raise ValueError(f"{self._name}.load_state_dict: {name} must have "
+                                 f"shape {target.shape}, got {value.shape}")
             np.copyto(target, value, casting="unsafe")
 
     @classmethod
-    def from_torch(cls, module) -> "Module":  # pragma: no cover - every layer defines it
+    def from_torch(cls, module) -> "Module":  # pragma: no cover - each layer defines it
         raise NotImplementedError(f"{cls.__name__}.from_torch is not implemented")
 
     def _load_torch(self, module) -> "Module":
@@ -184,7 +188,8 @@ class Module:
     def __repr__(self) -> str:
         if not self._children:
             return f"{self._name}({self.extra_repr()})"
-        lines = [f"  ({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._children.items()]
+        lines = [f"  ({k}): " + repr(m).replace("\n", "\n  ")
+                 for k, m in self._children.items()]
         return f"{self._name}(\n" + "\n".join(lines) + "\n)"
 
 
@@ -213,8 +218,8 @@ def _check_like(dout, shapes, fn: str):
             return np.zeros(shapes[1])
         dout = as_float_array(dout, fn, "dout")
         if dout.shape != shapes[1]:
-            raise ValueError(f"{fn}.backward: dout must have the output's shape {shapes[1]}, "
-                             f"got {dout.shape}")
+            raise ValueError(f"{fn}.backward: dout must have the output's shape "
+                             f"{shapes[1]}, got {dout.shape}")
         return dout
     if dout is None:
         dout = (None,) * len(shapes)

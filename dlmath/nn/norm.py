@@ -13,7 +13,8 @@ __all__ = ["BatchNorm1d", "LayerNorm"]
 
 
 class BatchNorm1d(Module):
-    """Batch normalization of (N, C) or (N, C, L) input, (Chapter 6.4, eq-bn-forward to eq-bn-backward), torch's semantics.
+    """Batch normalization of (N, C) or (N, C, L) input, with torch's semantics
+    (Chapter 6.4, eq-bn-forward to eq-bn-backward).
 
     Training normalizes with the batch statistics (biased variance) and updates
     ``buffers["running_mean"]`` / ``["running_var"]`` with momentum and the
@@ -22,13 +23,16 @@ class BatchNorm1d(Module):
     running statistics. Params ``weight`` (γ, ones) and ``bias`` (β, zeros).
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True):
+    def __init__(self, num_features: int, eps: float = 1e-5,
+                 momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True):
         super().__init__()
-        self.num_features = C = check_int(num_features, "BatchNorm1d", "num_features", minimum=1)
+        self.num_features = C = check_int(num_features, "BatchNorm1d", "num_features",
+                                          minimum=1)
         self.eps = check_positive(eps, "BatchNorm1d", "eps")
         if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum}")
+            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, "
+                             f"got {momentum}")
         self.momentum, self.track_running_stats = momentum, track_running_stats
         if affine:
             self._params.update(weight=np.ones(C), bias=np.zeros(C))
@@ -49,8 +53,8 @@ class BatchNorm1d(Module):
                              f"(axis 1), got shape {x.shape}")
         batch_stats = self.training or not self.track_running_stats
         if self.training and x.size // x.shape[1] <= 1:
-            raise ValueError(f"BatchNorm1d: batch statistics need more than 1 value per "
-                             f"channel in training, got input of shape {x.shape}")
+            raise ValueError(f"BatchNorm1d: batch statistics need more than 1 value "
+                             f"per channel in training, got input of shape {x.shape}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
             self.buffers["num_batches_tracked"] += 1
@@ -110,7 +114,8 @@ class LayerNorm(Module):
 
         def backward(dy):
             dx, dgamma, dbeta = vjp(dy)
-            grads = {k: g for k, g in (("weight", dgamma), ("bias", dbeta)) if g is not None}
+            grads = {k: g for k, g in (("weight", dgamma), ("bias", dbeta))
+                     if g is not None}
             return (dx,), grads
         return self._save(y, backward)
 

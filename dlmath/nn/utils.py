@@ -1,4 +1,5 @@
-"""Gradient clipping by global norm (Chapter 6), as ``torch.nn.utils.clip_grad_norm_``."""
+"""Gradient clipping by global norm (Chapter 6), as
+``torch.nn.utils.clip_grad_norm_``."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -18,8 +19,10 @@ def clip_grad_norm_(grads: Sequence[np.ndarray | None], max_norm: float,
     ``grads`` is typically ``model.gradients()``.
     """
     gs = [g for g in grads if g is not None]
-    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or max_norm < 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0, got {max_norm!r}")
+    if (isinstance(max_norm, bool) or not isinstance(max_norm, (int, float))
+            or max_norm < 0):
+        raise ValueError(f"clip_grad_norm_: max_norm must be a number >= 0, "
+                         f"got {max_norm!r}")
     for g in gs:
         if not isinstance(g, np.ndarray):
             raise TypeError(f"clip_grad_norm_: gradients must be numpy arrays, "
@@ -29,7 +32,8 @@ def clip_grad_norm_(grads: Sequence[np.ndarray | None], max_norm: float,
     if norm_type == np.inf:
         total = max(float(np.abs(g).max()) if g.size else 0.0 for g in gs)
     else:
-        total = float(sum(np.sum(np.abs(g) ** norm_type) for g in gs) ** (1.0 / norm_type))
+        total = float(sum(np.sum(np.abs(g) ** norm_type) for g in gs)
+                      ** (1.0 / norm_type))
     coef = max_norm / (total + eps)
     if coef < 1:
         for g in gs:
