@@ -24,9 +24,11 @@ def test_bibliography_parses_without_duplicates():
 
 def test_every_cited_key_exists():
     keys = set(re.findall(r"^@\w+\{([^,]+),", BIB.read_text(encoding="utf-8"), re.M))
-    sources = list((ROOT / "chapters").rglob("*.ipynb")) + list(ROOT.glob("*/*.md")) \
-        + list((ROOT / "chapters").rglob("*.md"))
+    chapters = ROOT / "chapters"
+    sources = [*chapters.rglob("*.ipynb"), *chapters.rglob("*.md"),
+               *(ROOT / "book").glob("*.md")]
+    cite = re.compile(r"\{cite[tp]?\}`([^`]+)`")
     for path in sources:
-        for group in re.findall(r"\{cite[tp]?\}`([^`]+)`", path.read_text(encoding="utf-8")):
+        for group in cite.findall(path.read_text(encoding="utf-8")):
             for key in group.split(","):
-                assert key.strip() in keys, f"{path.name} cites unknown key {key.strip()}"
+                assert key.strip() in keys, f"{path.name} cites unknown {key.strip()}"

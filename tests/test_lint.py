@@ -1,8 +1,7 @@
 """ruff over dlmath, tests, tools and the notebooks (configured in pyproject.toml).
 
 Lines of at most 88 characters: longer code lines scroll sideways in the book.
-Part I notebooks not yet reflowed are listed in pyproject.toml
-(``extend-per-file-ignores``); remove each entry once its notebook passes.
+No file is exempt (``extend-per-file-ignores`` stays empty).
 """
 from __future__ import annotations
 
@@ -34,13 +33,12 @@ def test_ruff_check_passes():
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
 
-def test_part_two_notebooks_are_not_exempt():
-    """Only Part I notebooks may wait to be reflowed; Chapters 5- pass at once."""
+def test_nothing_is_exempt():
+    """Every notebook and module passes ruff itself: no per-file exemptions."""
     import re
 
     text = (ROOT / "pyproject.toml").read_text()
     section = text.split("[tool.ruff.lint.extend-per-file-ignores]", 1)[1]
     section = section.split("\n[", 1)[0]
-    exempt = re.findall(r'^"(chapters/[^"]+)"', section, re.M)
-    late = [p for p in exempt if not re.match(r"chapters/0[1-4]_", p)]
-    assert not late, f"Part II notebooks must pass ruff, not be exempt: {late}"
+    exempt = re.findall(r'^"([^"]+)"\s*=', section, re.M)
+    assert not exempt, f"files exempted from ruff: {exempt}"
