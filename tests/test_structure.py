@@ -221,3 +221,16 @@ def test_check_cells_have_hidden_cases_and_checks_take_seed(chapter):
                 assert int(m[4]) not in seeds, \
                     f"{where}: hidden seed {m[4]} is also used by {seeds[int(m[4])]}"
                 seeds[int(m[4])] = m[2]
+
+
+def test_equation_labels_are_unique_across_the_book():
+    """MyST equation labels are global: a label used twice breaks the -W build."""
+    seen: dict[str, str] = {}
+    for path in NOTEBOOKS:
+        for c in _load(path)["cells"]:
+            if c["cell_type"] != "markdown":
+                continue
+            for label in re.findall(r"\$\$\s*\((eq-[\w-]+)\)", _src(c)):
+                assert label not in seen, \
+                    f"{label} is defined in {path.name} and in {seen[label]}"
+                seen[label] = path.name
