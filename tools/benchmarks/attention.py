@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.benchmarks.timing import Case
+from tools.benchmarks.timing import Case, compare, cpu_time_ratio
 
 SHAPE = (8, 4, 128, 32)                     # (batch, heads, n, d_head)
 
@@ -43,40 +43,8 @@ def _case(dtype: str) -> Case:
 BENCHMARKS: list[Case] = [_case("float64"), _case("float32")]
 
 
-def cpu_time_ratio(case: Case, repeats: int = 40) -> dict:
-    """Median *process CPU time* of each side, one thread each, calls interleaved.
-
-    A proxy for a busy machine, where wall-clock ratios mostly measure who
-    got the cores (see ``timing``): CPU time counts only the work done.
-    """
-    import statistics
-    import time
-
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    times: dict[str, list[float]] = {"numpy": [], "torch": []}
-    try:
-        with threadpool_limits(limits=1):
-            case.numpy(), case.torch()
-            for _ in range(repeats):
-                for name, fn in (("numpy", case.numpy), ("torch", case.torch)):
-                    t0 = time.process_time()
-                    fn()
-                    times[name].append(time.process_time() - t0)
-    finally:
-        torch.set_num_threads(old)
-    a, b = (statistics.median(times[k]) for k in ("numpy", "torch"))
-    return {"name": case.name, "dtype": case.dtype, "numpy_s": a, "torch_s": b,
-            "ratio": a / b, "target": case.target}
-
-
 if __name__ == "__main__":
     import sys
-
-    from tools.benchmarks.timing import compare
 
     measure = cpu_time_ratio if "--cpu-time" in sys.argv else compare
     for case in BENCHMARKS:

@@ -8,7 +8,7 @@ im2col + GEMM, the same algorithm) and float32 (torch uses oneDNN).
     PYTHONPATH=$PWD python tools/benchmarks/conv.py --cpu-time  # CPU time, 1 thread
 
 On a shared, busy machine wall-clock ratios mostly measure who got the cores;
-``--cpu-time`` (``attention.cpu_time_ratio``) counts only the work done.
+``--cpu-time`` (``timing.cpu_time_ratio``) counts only the work done.
 """
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ BENCHMARKS: list[Case] = _build()
 
 
 def main(cpu_time: bool = False) -> list[dict]:
-    from tools.benchmarks.attention import cpu_time_ratio
+    from tools.benchmarks.timing import cpu_time_ratio
 
     rows = []
     for case in BENCHMARKS:

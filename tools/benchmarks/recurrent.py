@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 try:
-    from .timing import Case, compare
+    from .timing import Case, compare, cpu_time_ratio
 except ImportError:                                # run as a script
     import sys
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tools.benchmarks.timing import Case, compare
+    from tools.benchmarks.timing import Case, compare, cpu_time_ratio
 
 N, T, I, H = 32, 50, 16, 64
 TARGETS = {("forward", "float64"): 1.2, ("forward+backward", "float64"): 1.5}
@@ -64,39 +64,6 @@ def _cases(kind: str, dtype: str) -> list[Case]:
 BENCHMARKS: list[Case] = [c for kind in ("LSTM", "GRU")
                           for dtype in ("float64", "float32")
                           for c in _cases(kind, dtype)]
-
-
-def cpu_time_ratio(case: Case, repeats: int = 40) -> dict:
-    """Median process CPU time of each side, one thread each, calls interleaved.
-
-    As ``tools.benchmarks.attention.cpu_time_ratio``, but torch runs under
-    ``no_grad`` where the case asks for it (the forward-only cases), so torch's
-    forward is timed without autograd's bookkeeping.
-    """
-    import contextlib
-    import statistics
-    import time
-
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    ctx = torch.no_grad if case.extra.get("no_grad") else contextlib.nullcontext
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    times: dict[str, list[float]] = {"numpy": [], "torch": []}
-    try:
-        with threadpool_limits(limits=1), ctx():
-            case.numpy(), case.torch()
-            for _ in range(repeats):
-                for name, fn in (("numpy", case.numpy), ("torch", case.torch)):
-                    t0 = time.process_time()
-                    fn()
-                    times[name].append(time.process_time() - t0)
-    finally:
-        torch.set_num_threads(old)
-    a, b = (statistics.median(times[k]) for k in ("numpy", "torch"))
-    return {"name": case.name, "dtype": case.dtype, "numpy_s": a, "torch_s": b,
-            "ratio": a / b, "target": case.target}
 
 
 def main(argv: list[str]) -> None:

@@ -67,3 +67,36 @@ class _null:
 
     def __exit__(self, *exc):
         return False
+
+
+def cpu_time_ratio(case: Case, repeats: int = 40) -> dict:
+    """Median *process CPU time* of each side, one thread each, calls interleaved.
+
+    A proxy for a busy machine, where wall-clock ratios mostly measure who got
+    the cores (see ``compare``): CPU time counts only the work done. torch runs
+    under ``no_grad`` where the case asks for it (the forward-only cases).
+    """
+    import contextlib
+    import statistics
+    import time
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    ctx = torch.no_grad if case.extra.get("no_grad") else contextlib.nullcontext
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    times: dict[str, list[float]] = {"numpy": [], "torch": []}
+    try:
+        with threadpool_limits(limits=1), ctx():
+            case.numpy(), case.torch()
+            for _ in range(repeats):
+                for name, fn in (("numpy", case.numpy), ("torch", case.torch)):
+                    t0 = time.process_time()
+                    fn()
+                    times[name].append(time.process_time() - t0)
+    finally:
+        torch.set_num_threads(old)
+    a, b = (statistics.median(times[k]) for k in ("numpy", "torch"))
+    return {"name": case.name, "dtype": case.dtype, "numpy_s": a, "torch_s": b,
+            "ratio": a / b, "target": case.target}
