@@ -3,12 +3,20 @@
 ``assert_close`` is the one line that ends every *check* section of the book::
 
     assert_close(y, torch_linear(x), rtol=1e-12, atol=1e-12,
-                 name="W @ x + b", against="torch.nn.Linear")
-    # ✓ W @ x + b matches torch.nn.Linear (max abs err 4.4e-16, max rel err 1.3e-16)
+                 name="W @ x + b", against="torch.nn.Linear", eq="eq-linear")
+    # ✓ [eq-linear] W @ x + b matches torch.nn.Linear: max abs err 4.4e-16,
+    #   max rel err 1.3e-16 (rtol 1e-12, atol 1e-12)
+
+Every ✓ line of ``assert_close``, ``check_vjp`` and ``check_layer`` has the one
+format of ``check_line``. A check that verifies a labelled display equation
+names its label with ``eq=``; the line then starts with ``[eq-label]``, which
+the book's build turns into the equation's number and link, and collects into
+the *Verified equations* appendix (book/_ext/dlmath_book.py).
 """
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -16,8 +24,36 @@ import numpy as np
 from ._validate import as_float_array, check_positive
 
 __all__ = [
-    "to_numpy", "to_torch", "assert_close", "numerical_grad", "check_vjp", "check_layer"
+    "to_numpy", "to_torch", "assert_close", "numerical_grad", "check_vjp", "check_layer",
+    "check_line",
 ]
+
+_EQ_LABEL = re.compile(r"eq-[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def _eq_prefix(eq: str | None) -> str:
+    if eq is None:
+        return ""
+    if not isinstance(eq, str) or not _EQ_LABEL.fullmatch(eq):
+        raise ValueError(f"eq must be an equation label like 'eq-adam', got {eq!r}")
+    return f"[{eq}] "
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def check_line(name: str, against: str, *, max_abs: float, rtol: float, atol: float,
+               max_rel: float | None = None, eq: str | None = None) -> str:
+    """The one format of a passed check (printed by every check of the book).
+
+    ``✓ [eq-label] {name} matches {against}: max abs err 4.4e-16, max rel err
+    1.3e-16 (rtol 1e-12, atol 1e-12)``; the ``[eq-label]`` part only with ``eq``,
+    the relative error only when given.
+    """
+    rel = "" if max_rel is None else f", max rel err {max_rel:.1e}"
+    return (f"✓ {_eq_prefix(eq)}{name} matches {against}: max abs err {max_abs:.1e}"
+            f"{rel} (rtol {rtol:.0e}, atol {atol:.0e})")
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -52,7 +88,7 @@ def to_torch(x: Any, *, requires_grad: bool = False, dtype=None, device=None):
 
 def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
                  name: str = "actual", against: str = "expected",
-                 verbose: bool = True) -> None:
+                 eq: str | None = None, verbose: bool = True) -> None:
     """Assert ``|actual - expected| <= atol + rtol * |expected|`` elementwise.
 
     The criterion is ``torch.testing.assert_close``'s; both tolerances must be
@@ -62,10 +98,13 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
     Shapes must be equal (no broadcasting: a (3,) result is not a (3, 1) one).
     NaNs must sit in the same places. On failure the ``AssertionError`` names
     the shapes, the max abs and max rel errors and the worst element. On
-    success one line is printed (unless ``verbose=False``):
-    ``✓ {name} matches {against} (max abs err ..., max rel err ...)``, where
-    the relative error is ``max|a - e| / max|e|`` (omitted when expected is all zeros).
+    success one line is printed (unless ``verbose=False``), ``check_line``'s:
+    ``✓ [eq] {name} matches {against}: max abs err ..., max rel err ... (rtol ...,
+    atol ...)``, where the relative error is ``max|a - e| / max|e|`` (omitted when
+    expected is all zeros) and ``[eq]`` is the label of the equation the check
+    verifies (``eq="eq-adam"``), if any.
     """
+    _eq_prefix(eq)  # a bad label fails before any work
     for tol_name, tol in (("rtol", rtol), ("atol", atol)):
         # NaN would make every `diff > bound` False (and inf every bound infinite): a
         # check
@@ -109,9 +148,9 @@ def assert_close(actual: Any, expected: Any, *, rtol: float, atol: float,
             f"max abs err {max_abs:.3g}, max rel err {max_rel:.3g}; "
             f"worst at index {idx}: {a[flat]:.6g} vs {e[flat]:.6g}")
     if verbose:
-        # no scale when expected is 0
-        rel = f", max rel err {max_rel:.1e}" if scale > 0 else ""
-        print(f"✓ {name} matches {against} (max abs err {max_abs:.1e}{rel})")
+        # no relative error when expected is 0
+        print(check_line(name, against, max_abs=max_abs, rtol=rtol, atol=atol,
+                         max_rel=max_rel if scale > 0 else None, eq=eq))
 
 
 def numerical_grad(
@@ -179,6 +218,7 @@ def check_vjp(
     name: str,
     against: str,
     seed: int = 0,
+    eq: str | None = None,
     verbose: bool = True,
 ) -> None:
     """Check a hand-derived ``(y, vjp) = fn_vjp(*inputs)`` against torch autograd.
@@ -188,16 +228,18 @@ def check_vjp(
     back by both: ``vjp(dy)`` must equal ``torch.autograd.grad(y, inputs, dy)``
     for every input that is a float array (``vjp`` returns one gradient per
     input, ``None`` for the others). Prints one ✓ line for the output and one
-    for the gradients.
+    for the gradients (``check_line``'s format; ``eq`` labels both).
     """
     import torch
+
+    _eq_prefix(eq)
 
     y, vjp = fn_vjp(*inputs)
     ts = [to_torch(a, requires_grad=True) if _is_float(a) else
           (to_torch(a) if isinstance(a, np.ndarray) else a) for a in inputs]
     yt = torch_fn(*ts)
     assert_close(y, yt, rtol=rtol, atol=atol, name=f"{name} output", against=against,
-                 verbose=verbose)
+                 eq=eq, verbose=verbose)
     g = np.random.default_rng(seed)
     dy = g.standard_normal(np.shape(y))
     grads = vjp(dy)
@@ -222,8 +264,9 @@ def check_vjp(
             worst, float(np.max(np.abs(to_numpy(grads[i]) - to_numpy(r)), initial=0))
         )
     if verbose:
-        print(f"✓ {name} VJP matches {against} autograd on {len(diff)} inputs "
-              f"(max abs err {worst:.1e})")
+        print(check_line(f"{name} VJP ({_plural(len(diff), 'input')})",
+                         f"{against} autograd", max_abs=worst, rtol=rtol, atol=atol,
+                         eq=eq))
 
 
 def _is_float(a) -> bool:
@@ -239,6 +282,7 @@ def check_layer(
     name: str | None = None,
     seed: int = 0,
     forward_kwargs: dict | None = None,
+    eq: str | None = None,
     verbose: bool = True,
 ) -> dict:
     """Same weights, same input: same output and same gradients as the torch ``module``.
@@ -250,9 +294,11 @@ def check_layer(
     sent back through ``layer.backward`` and through torch autograd. Compares
     the output(s), the gradient of every float input, and ``layer.grads[k]``
     with the gradient of torch's parameter ``k`` for every named parameter.
-    Prints one ✓ line per comparison group; returns the errors by name.
+    Prints one ✓ line (``check_line``'s format); returns the errors by name.
     """
     import torch
+
+    _eq_prefix(eq)
 
     from ._device import device as _default_device
 
@@ -324,9 +370,9 @@ def check_layer(
         )
     if verbose:
         n_out = sum(k.startswith("output") for k in errors)
-        worst_f = max(v for k, v in errors.items() if k.startswith("output"))
-        rest = [v for k, v in errors.items() if not k.startswith("output")]
-        print(f"✓ {name} matches torch: {n_out} output(s) (max abs err {worst_f:.1e}), "
-              f"{len(rest)} gradient(s) incl. {len(params)} parameter(s) "
-              f"(max abs err {max(rest, default=0.0):.1e})")
+        n_grad = len(errors) - n_out
+        what = (f"{name} ({_plural(n_out, 'output')}, {_plural(n_grad, 'gradient')} "
+                f"incl. {_plural(len(params), 'parameter')})")
+        print(check_line(what, "torch", max_abs=max(errors.values(), default=0.0),
+                         rtol=rtol, atol=atol, eq=eq))
     return errors
