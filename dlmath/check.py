@@ -24,8 +24,8 @@ import numpy as np
 from ._validate import as_float_array, check_positive
 
 __all__ = [
-    "to_numpy", "to_torch", "assert_close", "numerical_grad", "check_vjp", "check_layer",
-    "check_line",
+    "to_numpy", "to_torch", "assert_close", "numerical_grad", "check_vjp",
+    "check_layer", "check_line",
 ]
 
 _EQ_LABEL = re.compile(r"eq-[A-Za-z0-9][A-Za-z0-9_-]*")

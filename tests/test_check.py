@@ -14,8 +14,8 @@ def test_success_prints_one_line(capsys):
     assert_close(np.ones(3), torch.ones(3, dtype=torch.float64), rtol=0, atol=0,
                  name="ones", against="torch.ones")
     out = capsys.readouterr().out
-    assert out == ("✓ ones matches torch.ones: max abs err 0.0e+00, max rel err 0.0e+00 "
-                   "(rtol 0e+00, atol 0e+00)\n")
+    assert out == ("✓ ones matches torch.ones: max abs err 0.0e+00, "
+                   "max rel err 0.0e+00 (rtol 0e+00, atol 0e+00)\n")
 
 
 def test_a_check_names_the_equation_it_verifies(capsys):
