@@ -216,22 +216,26 @@ def _softmax_rows(Z):
     return P / P.sum(axis=1, keepdims=True)
 
 
-def cov_grad_forgets_chain(Sigma, S):  # treats tr(Σ⁻¹S) as linear in Σ
-    return np.linalg.inv(Sigma) - S
+def _sigma_grad(L, S):
+    Si = np.linalg.inv(L @ L.T)
+    return Si - Si @ S @ Si
 
 
-def cov_grad_sign(Sigma, S):  # d(Σ⁻¹) without its minus sign
-    Si = np.linalg.inv(Sigma)
-    return Si + Si @ S @ Si
+def chol_grad_forgets_chain(L, S):  # the gradient in Σ, as if L were Σ
+    return _sigma_grad(L, S)
 
 
-def cov_grad_order(Sigma, S):  # Σ⁻² S: factors out of order
-    Si = np.linalg.inv(Sigma)
-    return Si - Si @ Si @ S
+def chol_grad_forgets_two(L, S):  # one of the two terms of d(L Lᵀ)
+    return _sigma_grad(L, S) @ L
 
 
-def cov_grad_precision(Sigma, S):  # the gradient in the precision Λ = Σ⁻¹ instead
-    return S - Sigma
+def chol_grad_wrong_side(L, S):  # L on the left of the Σ-gradient
+    return 2 * L @ _sigma_grad(L, S)
+
+
+def chol_grad_old_answer_through_l(L, S):  # the Σ-gradient evaluated at L itself
+    Li = np.linalg.inv(L)
+    return 2 * (Li - Li @ S @ Li) @ L
 
 
 def hvp_no_softmax_coupling(W, X, y, V):  # forgets -p pᵀ in the softmax Jacobian
@@ -253,6 +257,29 @@ def hvp_finite_difference(W, X, y, V, h=1e-4):  # forward difference of the grad
     return (grad(W + h * V) - grad(W)) / h
 
 
+def _fd_hvp(W, X, y, V, h, stencil):
+    Y = np.eye(W.shape[0])[y]
+
+    def grad(W_):
+        return (_softmax_rows(X @ W_.T) - Y).T @ X / len(X)
+    if stencil == 2:
+        return (grad(W + h * V) - grad(W - h * V)) / (2 * h)
+    return (-grad(W + 2 * h * V) + 8 * grad(W + h * V) - 8 * grad(W - h * V)
+            + grad(W - 2 * h * V)) / (12 * h)
+
+
+def hvp_central_difference(W, X, y, V):  # the best central step (notebook 2.5 §4)
+    return _fd_hvp(W, X, y, V, 3e-6, 2)
+
+
+def hvp_five_point_1e4(W, X, y, V):  # a 4th-order stencil (Exercise 2.2's)
+    return _fd_hvp(W, X, y, V, 1e-4, 5)
+
+
+def hvp_five_point_1e3(W, X, y, V):
+    return _fd_hvp(W, X, y, V, 1e-3, 5)
+
+
 def hvp_transposed(W, X, y, V):  # dZ = V Xᵀ read as X V, then a wrong transpose
     P = _softmax_rows(X @ W.T)
     dZ = X @ V.T
@@ -261,11 +288,12 @@ def hvp_transposed(W, X, y, V):  # dZ = V Xᵀ read as X V, then a wrong transpo
 
 
 NB25_CHECKS = [
-    (ch02.check_grad_gaussian_cov, "grad_gaussian_cov",
-     [cov_grad_forgets_chain, cov_grad_sign, cov_grad_order, cov_grad_precision]),
+    (ch02.check_grad_gaussian_chol, "grad_gaussian_chol",
+     [chol_grad_forgets_chain, chol_grad_forgets_two, chol_grad_wrong_side,
+      chol_grad_old_answer_through_l]),
     (ch02.check_hvp_softmax_regression, "hvp_softmax_regression",
      [hvp_no_softmax_coupling, hvp_forgets_mean, hvp_finite_difference,
-      hvp_transposed]),
+      hvp_transposed, hvp_central_difference, hvp_five_point_1e4, hvp_five_point_1e3]),
 ]
 
 
@@ -293,12 +321,13 @@ def test_nb25_stub_is_not_attempted(check):
 
 
 def test_nb25_refuses_torch():
-    def cov_grad_autograd(Sigma, S):
+    def chol_grad_autograd(L, S):
         import torch
-        St = torch.tensor(Sigma, requires_grad=True)
-        f = torch.logdet(St) + torch.trace(torch.linalg.solve(St, torch.tensor(S)))
+        Lt = torch.tensor(L, requires_grad=True)
+        Sig = Lt @ Lt.T
+        f = torch.logdet(Sig) + torch.trace(torch.linalg.solve(Sig, torch.tensor(S)))
         f.backward()
-        return St.grad.numpy()
+        return Lt.grad.numpy()
 
     with pytest.raises(AssertionError, match="done by hand.*torch"):
-        ch02.check_grad_gaussian_cov(cov_grad_autograd)
+        ch02.check_grad_gaussian_chol(chol_grad_autograd)
