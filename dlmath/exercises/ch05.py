@@ -12,89 +12,26 @@ refused before it runs.
 """
 from __future__ import annotations
 
-import dis
-import types
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..check import assert_close, to_numpy, to_torch
-from . import check_function, rng
+from . import check_function, refuse_calls, rng
 
 __all__ = ["check_perceptron_bound", "check_silu_vjp", "check_residual_block_vjp",
            "check_tied_autoencoder_vjp", "check_per_example_grad_norms"]
 
+# torch is what the checks compare against; dlmath's layers are what the
+# exercises re-derive. Refused by object (aliases, helpers, closures followed).
 _FORBIDDEN = ("torch", "dlmath.nn", "dlmath.functional", "dlmath.autodiff")
-_LOADS = ("LOAD_GLOBAL", "LOAD_NAME")
-
-
-# ------------------------------------------------------------------------- refusal
-def _names(code: types.CodeType, ops: tuple = _LOADS) -> set[str]:
-    """Global names a code object (and the functions nested in it) loads or imports."""
-    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ops}
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _names(const, ops)
-    return names
-
-
-def _forbidden_module(mod: str) -> str | None:
-    return next((f for f in _FORBIDDEN if mod == f or mod.startswith(f + ".")), None)
-
-
-def _forbidden(obj: Any) -> str | None:
-    """The forbidden module ``obj`` belongs to (torch, dlmath's layers), or None."""
-    if isinstance(obj, types.ModuleType):
-        # the package itself counts: dlmath.nn.Linear is reached through it
-        return "dlmath" if obj.__name__ == "dlmath" else _forbidden_module(obj.__name__)
-    mod = getattr(obj, "__module__", None)
-    return _forbidden_module(mod) if isinstance(mod, str) else None
-
-
-def _cell_contents(fn) -> list:
-    out = []
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            out.append(cell.cell_contents)
-        except ValueError:                 # an empty cell
-            pass
-    return out
 
 
 def _refuse_library(fn: Callable, title: str, what: str) -> None:
-    """Raise if ``fn``, or a function it calls by global name, uses torch or
-    dlmath's layers (by a global name, an import, or a closure)."""
-    def refuse(how: str, name: str, bad: str):
-        raise AssertionError(f"{title}: your function {how} {name!r} from {bad}; this "
-                             f"exercise is {what} by hand with numpy (torch is what "
-                             f"the check compares against)")
-
-    seen: set[int] = set()
-    todo = [fn]
-    while todo:
-        f = todo.pop()
-        code = getattr(f, "__code__", None)
-        if code is None or id(code) in seen:
-            continue
-        seen.add(id(code))
-        for mod in sorted(_names(code, ("IMPORT_NAME",))):
-            bad = "dlmath" if mod == "dlmath" else _forbidden_module(mod)
-            if bad:
-                refuse("imports", mod, bad)
-        glb = getattr(f, "__globals__", {})
-        for name in sorted(_names(code)):
-            if name in glb:
-                bad = _forbidden(glb[name])
-                if bad:
-                    refuse("uses", name, bad)
-                if isinstance(glb[name], types.FunctionType):
-                    todo.append(glb[name])
-        for obj in _cell_contents(f):
-            bad = _forbidden(obj)
-            if bad:
-                refuse("closes over", type(obj).__name__, bad)
-            if isinstance(obj, types.FunctionType):
-                todo.append(obj)
+    """Refuse ``fn`` if it (or a helper of it) uses torch or dlmath's layers."""
+    refuse_calls(fn, _FORBIDDEN, title=title,
+                 why=f"this exercise is {what} by hand with numpy (torch is what "
+                     f"the check compares against)")
 
 
 def _call(fn: Callable, args: Sequence[Any], title: str):
