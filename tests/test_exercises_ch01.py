@@ -100,6 +100,34 @@ def test_by_hand_refuses_determinant_routines_and_torch():
         ch01.check_logdet_spd(logdet_product_first)
 
 
+def test_logdet_refuses_an_aliased_eigenvalue_routine():
+    from numpy.linalg import eigvalsh as spectrum
+
+    def logdet_alias(A):  # the eigenvalue route of eq. (eq-logdet), renamed
+        return np.sum(np.log(spectrum(A)))
+
+    with pytest.raises(AssertionError, match="done by hand.*eigvalsh"):
+        ch01.check_logdet_spd(logdet_alias)
+
+
+def test_whiten_refuses_an_inverse_and_torch():
+    def whiten_inv(X):  # the right value, through the inverse the text forbids
+        Xc = X - X.mean(axis=0)
+        L_ = np.linalg.cholesky(Xc.T @ Xc / (len(X) - 1))
+        return Xc @ np.linalg.inv(L_).T
+
+    def whiten_torch(X):
+        import torch
+        Xc = torch.as_tensor(X - X.mean(axis=0))
+        L_ = torch.linalg.cholesky(Xc.T @ Xc / (len(X) - 1))
+        return torch.linalg.solve_triangular(L_, Xc.T, upper=False).T.numpy()
+
+    with pytest.raises(AssertionError, match="done by hand.*inv"):
+        ch01.check_whiten(whiten_inv)
+    with pytest.raises(AssertionError, match="done by hand.*torch"):
+        ch01.check_whiten(whiten_torch)
+
+
 # --- Exercises 1.1-1.8 (notebooks 1.1-1.4): notebook solutions, wrong answers ------
 NB_EARLIER = {name: path for path, names in {
     "chapters/01_linear_algebra/01_vectors_and_tensors.ipynb":

@@ -233,9 +233,16 @@ def check_whiten(fn, *, seed: int = 110) -> None:
         Lt = torch.linalg.cholesky(Xc.T @ Xc / (X.shape[0] - 1))
         return torch.linalg.solve_triangular(Lt, Xc.T, upper=False).T
 
+    title = "Exercise 1.10 whiten"
+    inverses = ("inv", "pinv")
+    refuse_calls(fn, {"torch", "dlmath.linalg.pinv",
+                      *(f"{lib}.{r}" for r in inverses
+                        for lib in ("numpy.linalg", "scipy.linalg"))}, title=title,
+                 why="solve the triangular system L Zᵀ = Xcᵀ instead of forming L⁻¹ "
+                     "(dlmath.linalg.solve_triangular)")
     g = rng(seed)
     cases = [(g.standard_normal((n, d)) @ g.standard_normal((d, d))
               + g.standard_normal(d),) for n, d in ((50, 3), (200, 5), (6, 2), (40, 1))]
-    check_function(fn, ref, cases, title="Exercise 1.10 whiten", rtol=1e-9, atol=1e-10,
+    check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-10,
                    hint="centre X, form the unbiased covariance, factor it, and solve "
                         "L Zᵀ = Xcᵀ (a triangular solve, not an inverse); Z is (N, d)")
