@@ -199,36 +199,34 @@ def _bins(conf, n_bins):
     return np.minimum((conf * n_bins).astype(int), n_bins - 1)
 
 
-def ece_unweighted(conf, correct, n_bins):  # mean over non-empty bins, unweighted
-    b = _bins(conf, n_bins)
-    n = np.bincount(b, minlength=n_bins)
-    gap = np.bincount(b, correct - conf, minlength=n_bins)
-    return np.mean(np.abs(gap[n > 0]) / n[n > 0])
-
-
-def ece_signed(conf, correct, n_bins):  # no |.|: over- and under-confidence cancel
-    return abs(np.sum(correct - conf)) / len(conf)
-
-
-def ece_max(conf, correct, n_bins):  # the maximum calibration error instead
-    b = _bins(conf, n_bins)
-    n = np.bincount(b, minlength=n_bins)
-    gap = np.bincount(b, correct - conf, minlength=n_bins)
-    return np.max(np.abs(gap[n > 0]) / n[n > 0])
-
-
-def ece_drops_top_bin(conf, correct, n_bins):  # no clamp of floor(c B): 1.0 is lost
-    b = (conf * n_bins).astype(int)
-    keep = b < n_bins
-    gap = np.bincount(b[keep], (correct - conf)[keep], minlength=n_bins)
+def ace_equal_width(conf, correct, n_bins):  # §5's equal-width ECE instead
+    gap = np.bincount(_bins(conf, n_bins), correct - conf, minlength=n_bins)
     return np.sum(np.abs(gap)) / len(conf)
+
+
+def _groups(conf, n_bins):
+    return np.array_split(np.argsort(conf, kind="stable"), n_bins)
+
+
+def ace_unweighted(conf, correct, n_bins):  # mean over groups, not weighted by size
+    return np.mean([abs(np.mean(correct[b] - conf[b])) for b in _groups(conf, n_bins)])
+
+
+def ace_signed(conf, correct, n_bins):  # no |.| per group: gaps cancel
+    return abs(sum(np.sum(correct[b] - conf[b]) for b in _groups(conf, n_bins))) \
+        / len(conf)
+
+
+def ace_unsorted(conf, correct, n_bins):  # splits in data order, never sorts
+    return sum(abs(np.sum(correct[b] - conf[b]))
+               for b in np.array_split(np.arange(len(conf)), n_bins)) / len(conf)
 
 
 NB35_CHECKS = [
     ("check_kl_diag_gaussians", "kl_diag_gaussians",
      [kl_swapped, kl_no_minus_one, kl_logvar_as_logstd, kl_standard_prior_only]),
-    ("check_expected_calibration_error", "expected_calibration_error",
-     [ece_unweighted, ece_signed, ece_max, ece_drops_top_bin]),
+    ("check_adaptive_calibration_error", "adaptive_calibration_error",
+     [ace_equal_width, ace_unweighted, ace_signed, ace_unsorted]),
 ]
 
 

@@ -232,32 +232,34 @@ def check_kl_diag_gaussians(fn, *, seed: int = 38) -> None:
                         "σ² = exp(logvar), not σ")
 
 
-def check_expected_calibration_error(fn, *, seed: int = 39) -> None:
-    """Exercise 3.9: ECE = Σ_b (n_b / N) |acc_b - conf_b| over n_bins equal-width bins.
+def check_adaptive_calibration_error(fn, *, seed: int = 39) -> None:
+    """Exercise 3.9: calibration error over equal-mass bins.
 
-    conf: (N,) in [0, 1], correct: (N,) of 0/1; a confidence c goes to bin
-    ``min(floor(c * n_bins), n_bins - 1)``, so 1.0 lands in the last bin.
+    conf: (N,) in [0, 1], correct: (N,) of 0/1. Sort by confidence (stable),
+    split the sorted order into ``n_bins`` contiguous groups whose sizes
+    differ by at most one (the first ``N % n_bins`` one larger, as
+    ``np.array_split``), and return Σ_b (n_b / N) |acc_b - conf_b|. The cases
+    have confidences bunched near 1, where equal-width bins differ.
     """
     import torch
 
+    title = "Exercise 3.9 adaptive_calibration_error"
+    refuse_calls(fn, {"torch"}, title=title, why="sort and split with numpy")
+
     def ref(conf, correct, n_bins):
         c, ok = to_torch(conf), to_torch(correct.astype(np.float64))
-        b = torch.clamp((c * n_bins).floor().long(), max=n_bins - 1)
-        zeros = torch.zeros(n_bins, dtype=c.dtype, device=c.device)
-        s_conf = zeros.clone().index_add_(0, b, c)
-        s_acc = zeros.clone().index_add_(0, b, ok)
-        # Σ_b n_b/N |s_acc/n_b - s_conf/n_b| = Σ_b |s_acc - s_conf| / N (empty: 0)
-        return (s_acc - s_conf).abs().sum() / len(c)
+        order = torch.sort(c, stable=True).indices
+        groups = torch.tensor_split(order, n_bins)
+        return sum((ok[b] - c[b]).sum().abs() for b in groups) / len(c)
 
     g = rng(seed)
     cases = []
-    for N, B in ((500, 10), (40, 15), (200, 1), (300, 5)):
-        conf = g.uniform(0.2, 1.0, N) ** 0.5
-        cases.append((conf, (g.random(N) < conf ** 3).astype(np.int64), B))
-    conf = np.array([0.0, 0.1, 0.35, 0.5, 0.9, 1.0, 1.0, 0.99])
-    cases.append((conf, np.array([0, 1, 0, 1, 1, 1, 0, 1]), 4))
-    check_function(fn, ref, cases, title="Exercise 3.9 expected_calibration_error",
-                   rtol=1e-10, atol=1e-12,
-                   hint="weight each bin's |accuracy - mean confidence| by its share "
-                        "of the samples; skip empty bins; confidence 1.0 belongs to "
-                        "the last bin")
+    for N, B in ((500, 10), (43, 15), (200, 1), (301, 7)):
+        conf = 1 - 0.5 * g.random(N) ** 3                 # most of the mass near 1
+        cases.append((conf, (g.random(N) < conf ** 4).astype(np.int64), B))
+    conf = np.array([0.9, 0.1, 0.9, 0.5, 0.9, 1.0, 1.0, 0.99, 0.3])   # ties
+    cases.append((conf, np.array([0, 1, 1, 1, 1, 1, 0, 1, 0]), 4))
+    check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
+                   hint="sort the confidences (stable), split the sorted indices into "
+                        "n_bins runs of nearly equal size, and weight each run's "
+                        "|accuracy - mean confidence| by its share of the samples")
