@@ -220,7 +220,7 @@ def test_lstm_state_must_be_a_pair_and_backward_checks():
         layer.backward((np.zeros((2, 4, 4)), None))
     layer.forward(np.zeros((2, 5, 3)))
     with pytest.raises(ValueError, match="dout must be a tuple like the output"):
-        layer.backward(np.zeros((2, 5, 4)))
+        layer.backward((np.zeros((2, 5, 4)), None, None))
 
 
 def test_bad_constructor_and_torch_modules():

@@ -20,11 +20,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .._validate import as_float_array
-from .basic import (
-    _check_logits_target,
+from .basic import (  # noqa: F401 (cross_entropy_vjp lives in basic)
     _check_reduction,
     _reduce,
-    cross_entropy,
+    cross_entropy_vjp,
     linear,
     sigmoid,
     softmax,
@@ -221,7 +220,8 @@ def batch_norm_vjp(
 ) -> tuple[np.ndarray, VJP]:
     """Batch normalization over the batch (and length) axes (Chapter 6.4).
 
-    x: (N, C) or (N, C, L); running_mean/var, weight, bias: (C,) or None.
+    x: (N, C), (N, C, L) or (N, C, H, W); running_mean/var, weight, bias: (C,)
+    or None; the statistics of channel c are over every axis but 1.
     Training: normalize with the batch mean and the *biased* variance, and update
     the running statistics in place with the *unbiased* one:
     ``r ← (1 - momentum) r + momentum · stat`` (``momentum=None``: the caller
@@ -232,7 +232,8 @@ def batch_norm_vjp(
     training, momentum, eps)``.
     """
     fn = "batch_norm"
-    x = as_float_array(x, fn, "x", ndim=(2, 3), layout="(N, C) or (N, C, L)")
+    x = as_float_array(x, fn, "x", ndim=(2, 3, 4),
+                       layout="(N, C), (N, C, L) or (N, C, H, W)")
     C = x.shape[1]
     for name, v in [("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)]:
@@ -241,7 +242,7 @@ def batch_norm_vjp(
                 f"{fn}: {name} must be (C={C},) to match x of shape {x.shape}, "
                 f"got {np.shape(v)}"
             )
-    axes = (0,) if x.ndim == 2 else (0, 2)
+    axes = (0,) + tuple(range(2, x.ndim))
     shape = _affine_shape(x, 1)
     m = x.size // C                                    # elements per channel
     if training:
@@ -366,26 +367,3 @@ def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJ
 def mse_loss(input, target, reduction: str = "mean"):
     """Mean squared error; same as ``torch.nn.functional.mse_loss``."""
     return mse_loss_vjp(input, target, reduction)[0]
-
-
-def cross_entropy_vjp(
-    logits, target, reduction: str = "mean"
-) -> tuple[np.ndarray, VJP]:
-    """Softmax cross-entropy, its VJP ``(softmax(z) - onehot(y)) · dℓ / N`` (Ch. 3).
-
-    logits: (N, C), target: (N,) class indices. ``vjp(dℓ)`` returns ``(dlogits, None)``
-    (no gradient for integer targets).
-    """
-    fn = "cross_entropy"
-    reduction = _check_reduction(reduction, fn)
-    z, y = _check_logits_target(logits, target, fn)
-    loss = cross_entropy(z, y, reduction)
-
-    def vjp(dl):
-        dl = check_dout(dl, np.shape(loss), fn)
-        g = softmax(z, axis=1)
-        g[np.arange(len(y)), y] -= 1.0                 # p - onehot(y)
-        if reduction == "none":
-            return g * dl[:, None], None
-        return g * (dl / len(y) if reduction == "mean" else dl), None
-    return loss, vjp

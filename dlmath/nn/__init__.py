@@ -48,3 +48,10 @@ del _cls
 for _cls in (RNN, LSTM, GRU):
     register(_cls.__name__, _cls)
 del _cls
+# issue 24 (conformance with torch.nn): the layers a course on Chapters 5-9 expects
+from .norm import BatchNorm2d  # noqa: E402
+
+__all__ += ["BatchNorm2d"]
+for _cls in (BatchNorm2d,):
+    register(_cls.__name__, _cls)
+del _cls

@@ -99,6 +99,14 @@ class _Recurrent(Module):
             g.update(bias_ih_l0=db_ih, bias_hh_l0=db_hh)
         return g
 
+    def backward(self, dout):
+        """``dout``: the output's gradient alone (the states' taken as zero, like
+        torch's ``out.backward(g)``), or a tuple shaped like the output whose
+        parts may be None."""
+        if not isinstance(dout, tuple):
+            dout = (dout, None)
+        return super().backward(dout)
+
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, batch_first=True"
                 + ("" if self.bias else ", bias=False"))
