@@ -86,7 +86,8 @@ def test_cross_entropy_refuses_bad_options_by_name():
         F.cross_entropy(X, Y, reduce=False)
     with pytest.raises(TypeError, match="ignore_index must be an int"):
         F.cross_entropy(X, Y, ignore_index=0.5)
-    with pytest.raises(ValueError, match=r"got values in \[0, 3\] \(entries equal to ignore_index=-100"):
+    with pytest.raises(ValueError, match=r"got values in \[0, 3\] \(entries "
+                                         r"equal to ignore_index=-100"):
         F.cross_entropy(X, np.array([0, 3]))
 
 
