@@ -139,3 +139,37 @@ def test_from_torch_turns_a_state_mismatch_into_a_value_error():
     tm = torch.nn.Linear(2, 2, bias=False)
     with pytest.raises(ValueError, match="Linear.from_torch: the torch module's state"):
         layer._load_torch(tm)
+
+
+# ------------------------------------------------------------- stacked dropout
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_dropout_between_layers_with_a_given_mask_is_torchs_composition(name):
+    """Training with dropout p: layer 1 reads layer 0's output times m/(1 - p).
+    The reference is that composition written in torch with two 1-layer modules
+    holding the same weights (torch's own draw cannot be reproduced)."""
+    torch.manual_seed(0)
+    p = 0.4
+    layer = getattr(nn, name)(3, 4, num_layers=2, dropout=p, bidirectional=True,
+                              rng=np.random.default_rng(0))
+    g = np.random.default_rng(1)
+    x, dy = g.standard_normal((2, 5, 3)), g.standard_normal((2, 5, 8))
+    mask = g.random((2, 5, 8)) >= p
+    out = layer(x, dropout_masks=[mask])[0]
+    dx = layer.backward(dy)
+    t0 = getattr(torch.nn, name)(3, 4, bidirectional=True, batch_first=True).double()
+    t1 = getattr(torch.nn, name)(8, 4, bidirectional=True, batch_first=True).double()
+    with torch.no_grad():
+        for k, v in layer.params.items():
+            mod, key = (t0, k) if "_l0" in k else (t1, k.replace("_l1", "_l0"))
+            getattr(mod, key).copy_(torch.as_tensor(v))
+    tx = to_torch(x, requires_grad=True)
+    u = t0(tx)[0] * to_torch(mask.astype(float)) / (1 - p)
+    ref = t1(u)[0]
+    ref.backward(to_torch(dy))
+    np.testing.assert_allclose(out, ref.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-12, atol=1e-13)
+    for k in layer.params:
+        mod, key = (t0, k) if "_l0" in k else (t1, k.replace("_l1", "_l0"))
+        np.testing.assert_allclose(layer.grads[k], getattr(mod, key).grad.numpy(),
+                                   rtol=1e-12, atol=1e-13)
+    assert layer.dropout_masks[0] is not None
