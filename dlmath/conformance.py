@@ -14,7 +14,6 @@ the book's *Conformance* appendix from the same lists.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -112,7 +111,9 @@ def compare(case: Case, mode: str, seed: int = 0, rtol: float = RTOL,
     module = case.build().double()
     module.train(mode == "train")
     g = np.random.default_rng(seed)
-    layer = from_torch(copy.deepcopy(module))
+    # from_torch copies every array; no deepcopy of the module: torch 2.13's
+    # TransformerDecoderLayer.__setstate__ turns an activation *module* into F.relu
+    layer = from_torch(module)
     inputs, kw = case.inputs(g), case.kwargs(g)
     ts = _torchify(tuple(inputs), True)
     tkw = {k: _torchify(v, False) for k, v in kw.items()}
@@ -255,3 +256,115 @@ _case("RNN", "nonlinearity='relu'",
       _rec_inputs("RNN", 2, 1, "seq_first", True))
 _refuse("LSTM", "proj_size=2", _from(lambda: _tnn().LSTM(3, 4, proj_size=2)),
         "proj_size")
+
+
+# --------------------------------------------------------------- attention
+def _mha_inputs(layout, kdim=8, vdim=8, L=3, S=4, N=2):
+    def inputs(g):
+        if layout == "unbatched":
+            return (g.standard_normal((L, 8)), g.standard_normal((S, kdim)),
+                    g.standard_normal((S, vdim)))
+        if layout == "seq_first":
+            return (g.standard_normal((L, N, 8)), g.standard_normal((S, N, kdim)),
+                    g.standard_normal((S, N, vdim)))
+        return (g.standard_normal((N, L, 8)), g.standard_normal((N, S, kdim)),
+                g.standard_normal((N, S, vdim)))
+    return inputs
+
+
+def _masks(kpm=True, am=True, unbatched=False, L=3, S=4, N=2, heads=2):
+    def kwargs(g):
+        kw = {}
+        if kpm:                          # float like attn_mask (torch warns otherwise)
+            m = np.zeros((S,) if unbatched else (N, S))
+            m[..., -1] = -np.inf
+            kw["key_padding_mask"] = m
+        if am:
+            kw["attn_mask"] = g.standard_normal((L, S))
+        return kw
+    return kwargs
+
+
+for _opt, _kw, _layout, _mk in [
+    ("defaults (batch_first=False)", {}, "seq_first", _masks(False, False)),
+    ("batch_first=True, masks", {"batch_first": True}, "batch_first", _masks()),
+    ("unbatched (L, E), masks", {}, "unbatched", _masks(unbatched=True)),
+    ("bias=False", {"bias": False, "batch_first": True}, "batch_first",
+     _masks(False)),
+    ("kdim, vdim", {"kdim": 5, "vdim": 6, "batch_first": True}, "batch_first",
+     _masks()),
+    ("add_bias_kv", {"add_bias_kv": True}, "seq_first", _masks()),
+    ("add_zero_attn", {"add_zero_attn": True, "batch_first": True}, "batch_first",
+     _masks()),
+    ("add_bias_kv, add_zero_attn, kdim", {"add_bias_kv": True, "add_zero_attn": True,
+                                          "kdim": 5}, "unbatched",
+     _masks(unbatched=True)),
+    ("dropout=0.5 (eval)", {"dropout": 0.5}, "seq_first", _masks()),
+]:
+    _k = _kw.get("kdim", 8)
+    _v = _kw.get("vdim", 8)
+    _case("MultiheadAttention", _opt,
+          (lambda k=_kw: _tnn().MultiheadAttention(8, 2, **k)),
+          _mha_inputs(_layout, _k, _v), _mk,
+          modes=("eval",) if _kw.get("dropout") else ("train",))
+_case("MultiheadAttention", "per-head weights, bool attn_mask",
+      lambda: _tnn().MultiheadAttention(8, 2, batch_first=True),
+      _mha_inputs("batch_first"),
+      lambda g: {"attn_mask": g.random((4, 3, 4)) > 0.7,
+                 "average_attn_weights": False}, modes=("train",))
+_case("MultiheadAttention", "need_weights=False",
+      lambda: _tnn().MultiheadAttention(8, 2, batch_first=True),
+      _mha_inputs("batch_first"), lambda g: {"need_weights": False},
+      modes=("train",))
+
+
+def _seq(layout, L=4, N=2, E=8):
+    shape = {"batch_first": (N, L, E), "seq_first": (L, N, E), "unbatched": (L, E)}
+    return shape[layout]
+
+
+for _name in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
+    for _opt, _kw, _layout in [
+        ("defaults (batch_first=False, dropout=0.1) (eval)", {}, "seq_first"),
+        ("batch_first=True, dropout=0", {"batch_first": True, "dropout": 0.0},
+         "batch_first"),
+        ("norm_first=True, gelu", {"norm_first": True, "activation": "gelu",
+                                   "dropout": 0.0}, "seq_first"),
+        ("unbatched (L, E)", {"dropout": 0.0}, "unbatched"),
+        ("bias=False, GELU(tanh) module", {"bias": False, "dropout": 0.0,
+                                           "batch_first": True,
+                                           "activation": "gelu_tanh_module"},
+         "batch_first"),
+    ]:
+        def _build(n=_name, k=_kw):
+            k = dict(k)
+            if k.get("activation") == "gelu_tanh_module":
+                k["activation"] = _tnn().GELU(approximate="tanh")
+            return getattr(_tnn(), n)(8, 2, 16, **k)
+        _n_in = 1 if _name == "TransformerEncoderLayer" else 2
+        _modes = ("eval",) if "dropout" not in _kw else ("train", "eval")
+
+        def _inp(g, lay=_layout, n_in=_n_in):
+            return tuple(g.standard_normal(_seq(lay, L=4 + i)) for i in range(n_in))
+        _case(_name, _opt, _build, _inp, modes=_modes)
+_case("TransformerEncoderLayer", "src_mask, src_key_padding_mask",
+      lambda: _tnn().TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+      lambda g: (g.standard_normal((2, 4, 8)),),
+      lambda g: {"src_mask": g.standard_normal((4, 4)),
+                 "src_key_padding_mask": np.array([[0.0] * 3 + [-np.inf], [0.0] * 4])})
+_case("TransformerDecoderLayer", "all four masks",
+      lambda: _tnn().TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True),
+      lambda g: (g.standard_normal((2, 4, 8)), g.standard_normal((2, 5, 8))),
+      lambda g: {"tgt_mask": ~np.tril(np.ones((4, 4), bool)),
+                 "memory_mask": g.standard_normal((4, 5)),
+                 "tgt_key_padding_mask": np.array([[False] * 3 + [True], [False] * 4]),
+                 "memory_key_padding_mask": np.array([[0.0] * 4 + [-np.inf],
+                                                      [0.0] * 5])})
+_refuse("TransformerEncoderLayer", "activation=tanh",
+        _from(lambda: _tnn().TransformerEncoderLayer(8, 2, 16,
+                                                     activation=__import__("torch").tanh)),
+        "activation")
+_refuse("TransformerDecoderLayer", "activation=SiLU",
+        _from(lambda: _tnn().TransformerDecoderLayer(8, 2, 16,
+                                                     activation=_tnn().SiLU())),
+        "activation")

@@ -49,9 +49,10 @@ for _cls in (RNN, LSTM, GRU):
     register(_cls.__name__, _cls)
 del _cls
 # issue 24 (conformance with torch.nn): the layers a course on Chapters 5-9 expects
+from .attention import TransformerDecoderLayer  # noqa: E402
 from .norm import BatchNorm2d  # noqa: E402
 
-__all__ += ["BatchNorm2d"]
-for _cls in (BatchNorm2d,):
+__all__ += ["BatchNorm2d", "TransformerDecoderLayer"]
+for _cls in (BatchNorm2d, TransformerDecoderLayer):
     register(_cls.__name__, _cls)
 del _cls
