@@ -368,3 +368,79 @@ _refuse("TransformerDecoderLayer", "activation=SiLU",
         _from(lambda: _tnn().TransformerDecoderLayer(8, 2, 16,
                                                      activation=_tnn().SiLU())),
         "activation")
+
+
+# --------------------------------------------------------------- convolution, pooling
+def _img(*shape):
+    return lambda g: (g.standard_normal(shape),)
+
+
+for _opt, _args, _kw, _shape in [
+    ("defaults", (4, 6, 3), {}, (2, 4, 7, 6)),
+    ("stride, padding, dilation", (4, 6, (3, 2)),
+     {"stride": 2, "padding": (1, 2), "dilation": (2, 1)}, (2, 4, 9, 8)),
+    ("bias=False", (4, 6, 3), {"bias": False}, (2, 4, 7, 6)),
+    ("groups=2", (4, 6, 3), {"groups": 2}, (2, 4, 7, 6)),
+    ("groups=in_channels (depthwise)", (4, 8, 3), {"groups": 4, "padding": 1},
+     (2, 4, 6, 6)),
+    ("padding='same' (odd kernel)", (4, 6, 3), {"padding": "same"}, (2, 4, 7, 6)),
+    ("padding='same' (even kernel, dilation)", (4, 6, (2, 4)),
+     {"padding": "same", "dilation": (1, 2)}, (2, 4, 7, 9)),
+    ("padding='valid'", (4, 6, 3), {"padding": "valid", "stride": 2}, (2, 4, 7, 6)),
+    ("unbatched (C, H, W)", (4, 6, 3), {"padding": 1}, (4, 7, 6)),
+]:
+    _case("Conv2d", _opt, (lambda a=_args, k=_kw: _tnn().Conv2d(*a, **k)),
+          _img(*_shape))
+for _mode in ("reflect", "replicate", "circular"):
+    _refuse("Conv2d", f"padding_mode='{_mode}'",
+            _from(lambda m=_mode: _tnn().Conv2d(2, 2, 3, padding=1, padding_mode=m)),
+            "padding_mode")
+
+for _opt, _args, _kw, _shape in [
+    ("defaults", (4, 6, 3), {}, (2, 4, 5, 4)),
+    ("stride=2, padding, output_padding", (4, 6, 3),
+     {"stride": 2, "padding": 1, "output_padding": 1}, (2, 4, 5, 4)),
+    ("groups=2, dilation, bias=False", (4, 6, (3, 2)),
+     {"groups": 2, "dilation": 2, "bias": False}, (2, 4, 5, 4)),
+    ("stride (2, 3), output_padding (1, 2)", (4, 6, 3),
+     {"stride": (2, 3), "output_padding": (1, 2)}, (2, 4, 4, 3)),
+    ("unbatched (C, H, W)", (4, 6, 3), {"stride": 2}, (4, 5, 4)),
+]:
+    _case("ConvTranspose2d", _opt,
+          (lambda a=_args, k=_kw: _tnn().ConvTranspose2d(*a, **k)), _img(*_shape))
+
+for _opt, _kw, _shape in [
+    ("defaults (stride = kernel)", {"kernel_size": 2}, (2, 3, 6, 5)),
+    ("stride, padding", {"kernel_size": 3, "stride": 2, "padding": 1}, (2, 3, 7, 6)),
+    ("dilation", {"kernel_size": (3, 2), "stride": 1, "dilation": (2, 3)},
+     (2, 3, 7, 8)),
+    ("ceil_mode", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (2, 3, 8, 7)),
+    ("return_indices", {"kernel_size": 2, "stride": 1, "return_indices": True},
+     (2, 3, 5, 4)),
+    ("ceil_mode, padding, dilation, return_indices",
+     {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True,
+      "return_indices": True}, (2, 3, 9, 8)),
+    ("unbatched (C, H, W)", {"kernel_size": 2}, (3, 6, 5)),
+]:
+    _case("MaxPool2d", _opt, (lambda k=_kw: _tnn().MaxPool2d(**k)), _img(*_shape))
+for _opt, _kw, _shape in [
+    ("defaults (stride = kernel)", {"kernel_size": 2}, (2, 3, 6, 5)),
+    ("stride, padding", {"kernel_size": 3, "stride": 2, "padding": 1}, (2, 3, 7, 6)),
+    ("count_include_pad=False", {"kernel_size": 3, "stride": 2, "padding": 1,
+                                 "count_include_pad": False}, (2, 3, 7, 6)),
+    ("ceil_mode", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (2, 3, 8, 7)),
+    ("ceil_mode, padding, count_include_pad=False",
+     {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True,
+      "count_include_pad": False}, (2, 3, 8, 7)),
+    ("divisor_override", {"kernel_size": 2, "divisor_override": 3}, (2, 3, 6, 5)),
+    ("unbatched (C, H, W)", {"kernel_size": 3, "stride": 1}, (3, 6, 5)),
+]:
+    _case("AvgPool2d", _opt, (lambda k=_kw: _tnn().AvgPool2d(**k)), _img(*_shape))
+for _opt, _size, _shape in [
+    ("output_size=1 (global average)", 1, (2, 3, 5, 4)),
+    ("output_size (3, 2), overlapping windows", (3, 2), (2, 3, 5, 7)),
+    ("output_size (None, 2)", (None, 2), (2, 3, 5, 4)),
+    ("unbatched (C, H, W)", 2, (3, 5, 4)),
+]:
+    _case("AdaptiveAvgPool2d", _opt,
+          (lambda s=_size: _tnn().AdaptiveAvgPool2d(s)), _img(*_shape))

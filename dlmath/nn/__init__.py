@@ -50,9 +50,11 @@ for _cls in (RNN, LSTM, GRU):
 del _cls
 # issue 24 (conformance with torch.nn): the layers a course on Chapters 5-9 expects
 from .attention import TransformerDecoderLayer  # noqa: E402
+from .conv import AdaptiveAvgPool2d, ConvTranspose2d  # noqa: E402
 from .norm import BatchNorm2d  # noqa: E402
 
-__all__ += ["BatchNorm2d", "TransformerDecoderLayer"]
-for _cls in (BatchNorm2d, TransformerDecoderLayer):
+__all__ += ["BatchNorm2d", "TransformerDecoderLayer", "ConvTranspose2d",
+            "AdaptiveAvgPool2d"]
+for _cls in (BatchNorm2d, TransformerDecoderLayer, ConvTranspose2d, AdaptiveAvgPool2d):
     register(_cls.__name__, _cls)
 del _cls
