@@ -444,3 +444,100 @@ for _opt, _size, _shape in [
 ]:
     _case("AdaptiveAvgPool2d", _opt,
           (lambda s=_size: _tnn().AdaptiveAvgPool2d(s)), _img(*_shape))
+
+
+# --------------------------------------------------------------- elementwise, norms
+for _name, _args, _kw in [
+    ("Linear", (5, 3), {}), ("Linear", (5, 3), {"bias": False}),
+    ("ReLU", (), {}), ("Sigmoid", (), {}), ("Tanh", (), {}), ("GELU", (), {}),
+    ("GELU", (), {"approximate": "tanh"}), ("LeakyReLU", (), {}),
+    ("LeakyReLU", (0.3,), {}), ("SiLU", (), {}), ("Softmax", (), {"dim": 1}),
+    ("Softmax", (), {"dim": -1}), ("LogSoftmax", (), {"dim": 1}),
+    ("LogSoftmax", (), {"dim": 0}), ("Flatten", (), {}),
+    ("Flatten", (), {"start_dim": 0, "end_dim": 1}),
+    ("Dropout", (0.3,), {}), ("LayerNorm", (5,), {}),
+    ("LayerNorm", ((3, 5),), {"elementwise_affine": False}),
+    ("LayerNorm", (5,), {"bias": False, "eps": 1e-3}),
+]:
+    _opt = ", ".join([repr(a) for a in _args] + [f"{k}={v!r}" for k, v in _kw.items()])
+    _modes = ("eval",) if _name == "Dropout" else ("train", "eval")
+    _case(_name, _opt or "defaults",
+          (lambda n=_name, a=_args, k=_kw: getattr(_tnn(), n)(*a, **k)),
+          _img(2, 3, 5), modes=_modes)
+_case("Softmax", "dim=None (legacy implicit dim)", lambda: _tnn().Softmax(),
+      _img(2, 3, 5))
+
+for _name, _shape in (("BatchNorm1d", (4, 3)), ("BatchNorm1d", (4, 3, 5)),
+                      ("BatchNorm2d", (3, 3, 4, 2))):
+    for _opt, _kw in [("defaults", {}), ("bias=False", {"bias": False}),
+                      ("affine=False", {"affine": False}),
+                      ("momentum=None (cumulative)", {"momentum": None}),
+                      ("track_running_stats=False", {"track_running_stats": False}),
+                      ("eps, momentum", {"eps": 1e-3, "momentum": 0.3})]:
+        _case(_name, f"{_opt} {_shape}",
+              (lambda n=_name, k=_kw: getattr(_tnn(), n)(3, **k)), _img(*_shape))
+
+for _opt, _kw, _idx in [
+    ("defaults", {}, (3, 4)),
+    ("padding_idx", {"padding_idx": 2}, (3, 4)),
+    ("padding_idx < 0", {"padding_idx": -1}, (5,)),
+    ("scale_grad_by_freq", {"scale_grad_by_freq": True}, (2, 6)),
+]:
+    _case("Embedding", _opt, (lambda k=_kw: _tnn().Embedding(7, 4, **k)),
+          (lambda g, s=_idx: (g.integers(0, 7, s),)))
+_refuse("Embedding", "max_norm=1.0", _from(lambda: _tnn().Embedding(7, 4, max_norm=1.0)),
+        "max_norm")
+_refuse("Embedding", "sparse=True", _from(lambda: _tnn().Embedding(7, 4, sparse=True)),
+        "sparse")
+
+_case("Sequential", "Linear, ReLU, Dropout, Linear",
+      lambda: _tnn().Sequential(_tnn().Linear(5, 4), _tnn().ReLU(), _tnn().Dropout(0.2),
+                                _tnn().Linear(4, 2)), _img(3, 5), modes=("eval",))
+
+
+# --------------------------------------------------------------- losses
+def _ce_inputs(shape, probs=False, ignore=None):
+    def inputs(g):
+        z = g.standard_normal(shape) * 2
+        C = shape[0] if len(shape) == 1 else shape[1]
+        if probs:
+            lead = () if len(shape) == 1 else (shape[0],) + shape[2:]
+            t = np.moveaxis(g.dirichlet(np.ones(C), lead), -1, 0 if len(shape) == 1
+                            else 1)
+            return (z, t)
+        t = g.integers(0, C, () if len(shape) == 1 else (shape[0],) + shape[2:])
+        if ignore is not None and t.ndim:
+            t.flat[0] = ignore
+        return (z, t)
+    return inputs
+
+
+for _opt, _kw, _shape, _probs, _ign in [
+    ("defaults", {}, (5, 4), False, None),
+    ("reduction='sum'", {"reduction": "sum"}, (5, 4), False, None),
+    ("reduction='none'", {"reduction": "none"}, (5, 4), False, None),
+    ("weight", {"weight": [1.0, 2.0, 0.5, 3.0]}, (5, 4), False, None),
+    ("ignore_index=-100 present", {}, (5, 4), False, -100),
+    ("ignore_index=2", {"ignore_index": 2}, (5, 4), False, 2),
+    ("label_smoothing=0.2", {"label_smoothing": 0.2}, (5, 4), False, None),
+    ("weight, ignore_index, label_smoothing, 'none'",
+     {"weight": [1.0, 2.0, 0.5, 3.0], "ignore_index": 1, "label_smoothing": 0.1,
+      "reduction": "none"}, (5, 4), False, 1),
+    ("(N, C, d1, d2) logits, weight", {"weight": [1.0, 2.0, 0.5, 3.0]},
+     (2, 4, 3, 2), False, None),
+    ("unbatched (C,) logits", {}, (4,), False, None),
+    ("probability targets", {}, (5, 4), True, None),
+    ("probability targets, weight, label_smoothing, (N, C, d)",
+     {"weight": [1.0, 2.0, 0.5, 3.0], "label_smoothing": 0.3}, (2, 4, 3), True, None),
+]:
+    def _build(k=_kw):
+        import torch
+        k = dict(k)
+        if "weight" in k:
+            k["weight"] = torch.tensor(k["weight"], dtype=torch.float64)
+        return _tnn().CrossEntropyLoss(**k)
+    _case("CrossEntropyLoss", _opt, _build, _ce_inputs(_shape, _probs, _ign))
+for _red in ("mean", "sum", "none"):
+    _case("MSELoss", f"reduction={_red!r}",
+          (lambda r=_red: _tnn().MSELoss(reduction=r)),
+          lambda g: (g.standard_normal((3, 4)), g.standard_normal((3, 4))))

@@ -25,6 +25,7 @@ from .basic import (  # noqa: F401 (cross_entropy_vjp lives in basic)
     _reduce,
     cross_entropy_vjp,
     linear,
+    log_softmax,
     sigmoid,
     softmax,
 )
@@ -367,3 +368,141 @@ def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJ
 def mse_loss(input, target, reduction: str = "mean"):
     """Mean squared error; same as ``torch.nn.functional.mse_loss``."""
     return mse_loss_vjp(input, target, reduction)[0]
+
+
+# --------------------------------------------------------- issue 24: more layers' VJPs
+def leaky_relu_vjp(x, negative_slope: float = 0.01) -> tuple[np.ndarray, VJP]:
+    """LeakyReLU(x) = x for x > 0, a·x otherwise; VJP ``dx = dy ⊙ (1 if x > 0 else a)``
+    (torch's convention at x = 0: the slope a). Same as ``F.leaky_relu``."""
+    x = as_float_array(x, "leaky_relu", "x")
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope,
+                                                          (int, float, np.floating)):
+        raise TypeError(f"leaky_relu: negative_slope must be a number, "
+                        f"got {negative_slope!r}")
+    slope = np.where(x > 0, 1.0, float(negative_slope)).astype(x.dtype)
+    y = x * slope
+    return y, lambda dy: (check_dout(dy, y.shape, "leaky_relu") * slope,)
+
+
+def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> np.ndarray:
+    """LeakyReLU (see ``leaky_relu_vjp``); ``inplace`` changes nothing in numpy."""
+    return leaky_relu_vjp(x, negative_slope)[0]
+
+
+def silu_vjp(x) -> tuple[np.ndarray, VJP]:
+    """SiLU(x) = x σ(x) (the swish); derivative σ(x) (1 + x (1 - σ(x))), from
+    (x σ)' = σ + x σ(1 - σ). Same as ``F.silu``."""
+    x = as_float_array(x, "silu", "x")
+    s = sigmoid(x)
+    y = x * s
+    deriv = s * (1 + x * (1 - s))
+    return y, lambda dy: (check_dout(dy, y.shape, "silu") * deriv,)
+
+
+def silu(x, inplace: bool = False) -> np.ndarray:
+    """SiLU (see ``silu_vjp``)."""
+    return silu_vjp(x)[0]
+
+
+def _softmax_dim(x: np.ndarray, dim, fn: str) -> int:
+    """torch's legacy implicit dim for ``dim=None``: 0 for 0-, 1- and 3-d input,
+    else 1; otherwise the checked axis."""
+    if dim is None:
+        return 0 if x.ndim in (0, 1, 3) else 1
+    from .._validate import check_axis
+    return check_axis(x, dim, fn)
+
+
+def softmax_vjp(x, dim: int | None = -1) -> tuple[np.ndarray, VJP]:
+    """softmax along ``dim`` and its VJP through the Jacobian diag(p) - p pᵀ:
+    ``dx = p ⊙ (dy - Σ_j dy_j p_j)`` (Chapter 3.3), O(n) per row, never the n x n
+    Jacobian. ``dim=None``: torch's implicit rule (see ``_softmax_dim``)."""
+    x = as_float_array(x, "softmax", "x")
+    ax = _softmax_dim(x, dim, "softmax")
+    p = softmax(x, axis=ax) if x.ndim else np.ones_like(x)
+
+    def vjp(dy):
+        dy = check_dout(dy, p.shape, "softmax")
+        return (p * (dy - (dy * p).sum(axis=ax, keepdims=True)),)
+    return p, vjp
+
+
+def log_softmax_vjp(x, dim: int | None = -1) -> tuple[np.ndarray, VJP]:
+    """log softmax along ``dim`` and its VJP: ∂(x_i - logsumexp x)/∂x_j = δ_ij - p_j,
+    so ``dx = dy - p Σ_i dy_i``."""
+    x = as_float_array(x, "log_softmax", "x")
+    ax = _softmax_dim(x, dim, "log_softmax")
+    y = log_softmax(x, axis=ax) if x.ndim else np.zeros_like(x)
+    p = np.exp(y)
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, "log_softmax")
+        return (dy - p * dy.sum(axis=ax, keepdims=True),)
+    return y, vjp
+
+
+def embedding_vjp(input, weight, padding_idx: int | None = None, max_norm=None,
+                  norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                  sparse: bool = False) -> tuple[np.ndarray, VJP]:
+    """Embedding lookup ``y[...] = weight[input[...]]`` and its VJP.
+
+    input: integer indices of any shape, in [0, num_embeddings); weight
+    (num_embeddings, embedding_dim); y has shape input.shape + (embedding_dim,).
+    A lookup is a product with one-hot rows, y = onehot(input) W, so
+    dW = onehot(input)ᵀ dy: row i of dW is the sum of dy over every position that
+    looked up i (``np.add.at``, a scatter-add). ``padding_idx``: that row gets no
+    gradient (it stays the padding vector). ``scale_grad_by_freq``: row i's
+    gradient is divided by the number of times i occurs in ``input``.
+    ``vjp(dy)`` returns ``(None, dweight)``. ``max_norm`` (torch renormalizes the
+    weight rows *in place* during the forward) and ``sparse`` (a sparse
+    gradient) are refused by name. Same as ``torch.nn.functional.embedding``.
+    """
+    fn = "embedding"
+    if max_norm is not None:
+        raise ValueError(f"{fn}: max_norm={max_norm!r} is not supported (torch "
+                         f"rescales the weight rows in place in the forward)")
+    if sparse:
+        raise ValueError(f"{fn}: sparse=True is not supported (dlmath gradients are "
+                         f"dense arrays)")
+    W = as_float_array(weight, fn, "weight", ndim=2,
+                       layout="(num_embeddings, embedding_dim)")
+    if type(input).__module__.startswith("torch"):
+        raise TypeError(f"{fn}: input must be a numpy array, got a torch.Tensor")
+    idx = np.asarray(input)
+    n = W.shape[0]
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: input must hold integer indices, got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"{fn}: indices must be in [0, {n - 1}], got values in "
+                         f"[{idx.min()}, {idx.max()}]")
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"{fn}: padding_idx must be in [-{n}, {n - 1}], "
+                             f"got {padding_idx}")
+        padding_idx = padding_idx % n
+    y = W[idx]
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, fn)
+        dW = np.zeros_like(W)
+        flat = idx.reshape(-1)
+        np.add.at(dW, flat, dy.reshape(-1, W.shape[1]))   # dW = onehot(input)ᵀ dy
+        if scale_grad_by_freq:
+            counts = np.bincount(flat, minlength=n)
+            dW /= np.maximum(counts, 1)[:, None]
+        if padding_idx is not None:
+            dW[padding_idx] = 0.0
+        return None, dW
+    return y, vjp
+
+
+def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> np.ndarray:
+    """Embedding lookup (see ``embedding_vjp``)."""
+    return embedding_vjp(input, weight, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse)[0]
+
+
+__all__ += ["leaky_relu", "leaky_relu_vjp", "silu", "silu_vjp", "softmax_vjp",
+            "log_softmax_vjp", "embedding", "embedding_vjp"]

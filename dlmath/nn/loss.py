@@ -59,8 +59,9 @@ class CrossEntropyLoss(_Loss):
                  ignore_index: int = -100, label_smoothing: float = 0.0):
         super().__init__(reduction)
         fn = "CrossEntropyLoss"
-        self.weight = None if weight is None else \
-            as_float_array(weight, fn, "weight", ndim=1, layout="(C,)").copy()
+        if weight is not None:                   # a buffer, as in torch
+            self.buffers["weight"] = as_float_array(weight, fn, "weight", ndim=1,
+                                                    layout="(C,)").astype(float)
         F.cross_entropy(np.zeros(2), np.array(0), ignore_index=ignore_index,
                         label_smoothing=label_smoothing)      # validates both
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
@@ -71,6 +72,10 @@ class CrossEntropyLoss(_Loss):
         weight = None if w is None else w.detach().cpu().double().numpy()
         return cls(module.reduction, weight=weight, ignore_index=module.ignore_index,
                    label_smoothing=module.label_smoothing)
+
+    @property
+    def weight(self):
+        return self.buffers.get("weight")
 
     def _options(self) -> dict:
         return {"weight": self.weight, "ignore_index": self.ignore_index,
