@@ -485,8 +485,8 @@ for _opt, _kw, _idx in [
 ]:
     _case("Embedding", _opt, (lambda k=_kw: _tnn().Embedding(7, 4, **k)),
           (lambda g, s=_idx: (g.integers(0, 7, s),)))
-_refuse("Embedding", "max_norm=1.0", _from(lambda: _tnn().Embedding(7, 4, max_norm=1.0)),
-        "max_norm")
+_refuse("Embedding", "max_norm=1.0",
+        _from(lambda: _tnn().Embedding(7, 4, max_norm=1.0)), "max_norm")
 _refuse("Embedding", "sparse=True", _from(lambda: _tnn().Embedding(7, 4, sparse=True)),
         "sparse")
 
