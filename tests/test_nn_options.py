@@ -173,3 +173,136 @@ def test_dropout_between_layers_with_a_given_mask_is_torchs_composition(name):
         np.testing.assert_allclose(layer.grads[k], getattr(mod, key).grad.numpy(),
                                    rtol=1e-12, atol=1e-13)
     assert layer.dropout_masks[0] is not None
+
+
+# ------------------------------------------------------------- new layers (hypothesis)
+from dlmath.conformance import Case, compare  # noqa: E402
+
+
+def _run(layer, option, build, inputs, modes=("train", "eval"), kwargs=None):
+    case = Case(layer, option, build, inputs, kwargs or (lambda g: {}), modes)
+    for mode in modes:
+        compare(case, mode, rtol=1e-9, atol=1e-10)
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 3), cin=st.integers(1, 3), cout=st.integers(1, 3),
+       groups=st.sampled_from([1, 2]), k=st.integers(1, 3), s=st.integers(1, 3),
+       p=st.integers(0, 2), op=st.integers(0, 2), d=st.integers(1, 2),
+       h=st.integers(1, 4), bias=st.booleans(), unbatched=st.booleans())
+def test_conv_transpose2d_matches_torch(n, cin, cout, groups, k, s, p, op, d, h, bias,
+                                        unbatched):
+    op = min(op, max(s, d) - 1)
+    cin, cout = cin * groups, cout * groups
+    if (h - 1) * s - 2 * p + d * (k - 1) + op + 1 < 1:
+        return
+    shape = (cin, h, h + 1) if unbatched else (n, cin, h, h + 1)
+    _run("ConvTranspose2d", "drawn",
+         lambda: torch.nn.ConvTranspose2d(cin, cout, k, s, p, op, groups, bias, d),
+         lambda g: (g.standard_normal(shape),))
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 7),
+       w=st.integers(1, 7), oh=st.sampled_from([None, 1, 2, 3, 5]),
+       ow=st.integers(1, 4))
+def test_adaptive_avg_pool2d_matches_torch(n, c, h, w, oh, ow):
+    _run("AdaptiveAvgPool2d", "drawn", lambda: torch.nn.AdaptiveAvgPool2d((oh, ow)),
+         lambda g: (g.standard_normal((n, c, h, w)),))
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(2, 3), c=st.integers(1, 3), h=st.integers(1, 3),
+       w=st.integers(1, 3), affine=st.booleans(), bias=st.booleans(),
+       momentum=st.sampled_from([None, 0.1, 0.9]), track=st.booleans())
+def test_batchnorm2d_matches_torch(n, c, h, w, affine, bias, momentum, track):
+    _run("BatchNorm2d", "drawn",
+         lambda: torch.nn.BatchNorm2d(c, momentum=momentum, affine=affine, bias=bias,
+                                      track_running_stats=track),
+         lambda g: (g.standard_normal((n, c, h, w)),))
+
+
+@settings(max_examples=15, deadline=None)
+@given(num=st.integers(1, 6), dim=st.integers(1, 4),
+       shape=st.lists(st.integers(1, 4), max_size=2),
+       pad=st.one_of(st.none(), st.integers(-1, 0)), freq=st.booleans())
+def test_embedding_matches_torch(num, dim, shape, pad, freq):
+    _run("Embedding", "drawn",
+         lambda: torch.nn.Embedding(num, dim, padding_idx=pad, scale_grad_by_freq=freq),
+         lambda g: (g.integers(0, num, tuple(shape)),))
+
+
+@settings(max_examples=20, deadline=None)
+@given(name=st.sampled_from(["LeakyReLU", "SiLU", "Softmax", "LogSoftmax"]),
+       shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
+def test_new_activations_match_torch(name, shape, data):
+    args = ()
+    if name == "LeakyReLU":
+        args = (data.draw(st.floats(-2, 2)),)
+    elif name in ("Softmax", "LogSoftmax"):
+        args = (data.draw(st.integers(-len(shape), len(shape) - 1)),)
+    x = data.draw(st.lists(st.floats(-30, 30), min_size=int(np.prod(shape)),
+                           max_size=int(np.prod(shape))))
+    _run(name, "drawn", lambda: getattr(torch.nn, name)(*args),
+         lambda g: (np.reshape(x, shape),))
+
+
+@settings(max_examples=8, deadline=None)
+@given(norm_first=st.booleans(), act=st.sampled_from(["relu", "gelu"]),
+       L=st.integers(1, 4), S=st.integers(1, 4), n=st.integers(1, 2),
+       batch_first=st.booleans(), causal=st.booleans())
+def test_transformer_decoder_layer_matches_torch(norm_first, act, L, S, n,
+                                                 batch_first, causal):
+    shape = (lambda T: (n, T, 8)) if batch_first else (lambda T: (T, n, 8))
+    kw = (lambda g: {"tgt_mask": ~np.tril(np.ones((L, L), bool))}) if causal else None
+    _run("TransformerDecoderLayer", "drawn",
+         lambda: torch.nn.TransformerDecoderLayer(8, 2, 12, 0.0, act,
+                                                  batch_first=batch_first,
+                                                  norm_first=norm_first),
+         lambda g: (g.standard_normal(shape(L)), g.standard_normal(shape(S))),
+         kwargs=kw)
+
+
+def test_decoder_tgt_is_causal_is_the_causal_mask():
+    layer = nn.TransformerDecoderLayer(8, 2, 12, dropout=0.0)
+    g = np.random.default_rng(0)
+    x, m = g.standard_normal((2, 4, 8)), g.standard_normal((2, 3, 8))
+    a = layer(x, m, tgt_is_causal=True)
+    b = layer(x, m, tgt_mask=~F.causal_mask(4))
+    np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------- new layers: bad input
+def test_new_layers_refuse_bad_input_by_name():
+    g = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"embedding: indices must be in \[0, 4\]"):
+        nn.Embedding(5, 2)(np.array([0, 5]))
+    with pytest.raises(TypeError, match="embedding: input must hold integer indices"):
+        nn.Embedding(5, 2)(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="max_norm=1.0 is not supported"):
+        nn.Embedding(5, 2, max_norm=1.0)
+    with pytest.raises(ValueError, match="padding_idx must be in"):
+        nn.Embedding(5, 2, padding_idx=5)
+    with pytest.raises(ValueError, match=r"BatchNorm2d: x must have 4 dims"):
+        nn.BatchNorm2d(3)(g.standard_normal((2, 3, 4)))
+    with pytest.raises(ValueError, match="BatchNorm2d: x must have C=3 channels"):
+        nn.BatchNorm2d(3)(g.standard_normal((2, 2, 4, 4)))
+    with pytest.raises(TypeError, match="negative_slope must be a number"):
+        nn.LeakyReLU("a")
+    with pytest.raises(ValueError, match="softmax: axis 2 is out of range"):
+        nn.Softmax(2)(g.standard_normal((2, 2)))
+    with pytest.raises(ValueError, match="output_size must be an int or a pair"):
+        nn.AdaptiveAvgPool2d((1, 2, 3))
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: x must have C=2 channels"):
+        nn.ConvTranspose2d(2, 3, 2)(g.standard_normal((1, 3, 4, 4)))
+    with pytest.raises(ValueError, match=r"output_size=\.\.\.\) is not supported"):
+        nn.ConvTranspose2d(2, 3, 2)(g.standard_normal((1, 2, 4, 4)), output_size=(9, 9))
+    with pytest.raises(ValueError, match="tgt and memory must both be batched"):
+        nn.TransformerDecoderLayer(8, 2, 12)(g.standard_normal((3, 8)),
+                                             g.standard_normal((1, 3, 8)))
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        nn.SiLU().backward(np.zeros(3))
+    with pytest.raises(ValueError, match="dout must have the output's shape"):
+        layer = nn.Embedding(5, 2)
+        layer(np.array([1, 2]))
+        layer.backward(np.zeros((2, 3)))
