@@ -541,3 +541,94 @@ for _red in ("mean", "sum", "none"):
     _case("MSELoss", f"reduction={_red!r}",
           (lambda r=_red: _tnn().MSELoss(reduction=r)),
           lambda g: (g.standard_normal((3, 4)), g.standard_normal((3, 4))))
+
+
+# =========================================================================== functional
+# torch.nn.functional's keywords that are builtins (no inspectable signature)
+_BUILTIN_KEYWORDS = {
+    "conv2d": ["input", "weight", "bias", "stride", "padding", "dilation", "groups"],
+    "conv_transpose2d": ["input", "weight", "bias", "stride", "padding",
+                         "output_padding", "groups", "dilation"],
+    "gelu": ["input", "approximate"],
+    "linear": ["input", "weight", "bias"],
+    "max_pool2d": ["input", "kernel_size", "stride", "padding", "dilation",
+                   "ceil_mode", "return_indices"],
+    "avg_pool2d": ["input", "kernel_size", "stride", "padding", "ceil_mode",
+                   "count_include_pad", "divisor_override"],
+    "scaled_dot_product_attention": ["query", "key", "value", "attn_mask",
+                                     "dropout_p", "is_causal", "scale", "enable_gqa"],
+}
+FUNCTIONAL = ["linear", "relu", "gelu", "sigmoid", "leaky_relu", "silu",
+              "softmax", "log_softmax", "dropout", "batch_norm", "layer_norm",
+              "embedding", "cross_entropy", "mse_loss",
+              "binary_cross_entropy_with_logits", "conv2d", "conv_transpose2d",
+              "unfold", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+              "scaled_dot_product_attention"]
+# dlmath's first-argument names differ from torch's ``input`` in places (kept from
+# the chapters); positional use is the same
+_ALIASES = {"input": ("x", "logits", "q", "input"), "query": ("q",), "key": ("k",),
+            "value": ("v",), "weight": ("W", "weight"), "bias": ("b", "bias")}
+
+
+def torch_keywords(name: str) -> list[str]:
+    """The parameter names of ``torch.nn.functional.<name>`` (torch's documented
+    signature where the function is a builtin)."""
+    import inspect
+
+    import torch.nn.functional as TF
+    if name in _BUILTIN_KEYWORDS:
+        return list(_BUILTIN_KEYWORDS[name])
+    return list(inspect.signature(getattr(TF, name)).parameters)
+
+
+def missing_keywords(name: str) -> list[str]:
+    """torch keywords that dlmath's function of the same name does not accept."""
+    import inspect
+
+    from . import functional as F
+    mine = set(inspect.signature(getattr(F, name)).parameters)
+    out = []
+    for k in torch_keywords(name):
+        if k in mine or any(a in mine for a in _ALIASES.get(k, ())):
+            continue
+        out.append(k)
+    return out
+
+
+def _F(name, *args, **kw):
+    def make():
+        from . import functional as F
+        return getattr(F, name)(*args, **kw)
+    return make
+
+
+_Z, _Y = np.zeros((2, 3)), np.array([0, 1])
+for _fn, _opt, _args, _kw, _names in [
+    ("cross_entropy", "size_average=True", (_Z, _Y), {"size_average": True},
+     "size_average"),
+    ("cross_entropy", "reduce=False", (_Z, _Y), {"reduce": False}, "reduce"),
+    ("mse_loss", "weight", (_Z, _Z), {"weight": np.ones((2, 3))}, "weight"),
+    ("mse_loss", "size_average=False", (_Z, _Z), {"size_average": False},
+     "size_average"),
+    ("binary_cross_entropy_with_logits", "reduce=False", (_Z, _Z), {"reduce": False},
+     "reduce"),
+    ("softmax", "dtype=float32", (_Z,), {"dim": 1, "dtype": "float32"}, "dtype"),
+    ("log_softmax", "dtype=float32", (_Z,), {"dim": 1, "dtype": "float32"}, "dtype"),
+    ("embedding", "max_norm=1.0", (_Y, np.ones((3, 2))), {"max_norm": 1.0},
+     "max_norm"),
+    ("embedding", "sparse=True", (_Y, np.ones((3, 2))), {"sparse": True}, "sparse"),
+    ("conv2d", "padding='same' with stride 2", (np.zeros((1, 1, 4, 4)),
+                                                 np.zeros((1, 1, 3, 3))),
+     {"padding": "same", "stride": 2}, "padding='same'"),
+    ("scaled_dot_product_attention", "dropout_p=1.0",
+     (np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 3))), {"dropout_p": 1.0},
+     "dropout_p"),
+]:
+    _refuse(f"F.{_fn}", _opt, _F(_fn, *_args, **_kw), _names)
+_refuse("MultiheadAttention", "is_causal=True without attn_mask",
+        lambda: __import__("dlmath").nn.MultiheadAttention(4, 2)(
+            np.zeros((3, 4)), np.zeros((3, 4)), np.zeros((3, 4)), is_causal=True),
+        "is_causal")
+_refuse("ConvTranspose2d", "forward(x, output_size=...)",
+        lambda: __import__("dlmath").nn.ConvTranspose2d(2, 2, 2)(
+            np.zeros((2, 3, 3)), output_size=(7, 7)), "output_size")

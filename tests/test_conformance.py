@@ -62,3 +62,10 @@ def test_the_checker_catches_a_wrong_layer():
     bad = C.Refusal("Linear", "x", lambda: torch.nn.Linear(2, 2), "x")
     with pytest.raises(AssertionError, match="accepted silently"):
         C.check_refusal(bad)
+
+
+@pytest.mark.parametrize("name", C.FUNCTIONAL)
+def test_functional_accepts_every_torch_keyword(name):
+    """dlmath.functional takes torch.nn.functional's signature whole: every keyword
+    is implemented or refused by value with a ValueError, never a TypeError."""
+    assert C.missing_keywords(name) == []

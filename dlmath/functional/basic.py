@@ -97,7 +97,15 @@ def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def softmax(x, axis: int = -1) -> np.ndarray:
+def _dim(axis, dim, dtype, fn: str):
+    """torch's keywords ``dim`` (= ``axis``) and ``dtype`` (refused unless None)."""
+    if dtype is not None:
+        raise ValueError(f"{fn}: dtype={dtype!r} is not supported (cast the input)")
+    return axis if dim is None else dim
+
+
+def softmax(x, axis: int = -1, *, dim: int | None = None, dtype=None,
+            _stacklevel: int = 3) -> np.ndarray:
     """softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m) along ``axis`` (Chapter 3.3).
 
     Subtracting m = max_j x_j changes nothing mathematically (it cancels
@@ -105,19 +113,20 @@ def softmax(x, axis: int = -1) -> np.ndarray:
     x: any shape; returns the same shape. Same as ``torch.softmax(x, dim=axis)``.
     """
     x = as_float_array(x, "softmax", "x")
-    axis = _check_axis(x, axis, "softmax")
+    axis = _check_axis(x, _dim(axis, dim, dtype, "softmax"), "softmax")
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def log_softmax(x, axis: int = -1) -> np.ndarray:
+def log_softmax(x, axis: int = -1, *, dim: int | None = None, dtype=None,
+                _stacklevel: int = 3) -> np.ndarray:
     """log softmax(x)_i = x_i - logsumexp(x), Chapter 3, notebook 3; same shape as x.
 
     Never takes the log of a softmax that may have underflowed to 0.
     Same as ``torch.log_softmax(x, dim=axis)``.
     """
     x = as_float_array(x, "log_softmax", "x")
-    axis = _check_axis(x, axis, "log_softmax")
+    axis = _check_axis(x, _dim(axis, dim, dtype, "log_softmax"), "log_softmax")
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 
@@ -346,7 +355,22 @@ def _check_bce(input, target, fn: str):
     return x, y
 
 
-def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
+def _bce_parts(input, target, weight, pos_weight, fn: str):
+    x, y = _check_bce(input, target, fn)
+    w = 1.0 if weight is None else as_float_array(weight, fn, "weight")
+    pw = 1.0 if pos_weight is None else as_float_array(pos_weight, fn, "pos_weight")
+    for name, v in (("weight", w), ("pos_weight", pw)):
+        try:
+            np.broadcast_shapes(np.shape(v), x.shape)
+        except ValueError:
+            raise ValueError(f"{fn}: {name} must broadcast to the input's shape "
+                             f"{x.shape}, got {np.shape(v)}") from None
+    return x, y, w, pw
+
+
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean", *,
+                                     weight=None, size_average=None, reduce=None,
+                                     pos_weight=None):
     """Binary cross-entropy on logits (Chapter 3.2).
 
     ℓ = -[y log σ(x) + (1 - y) log(1 - σ(x))] = max(x, 0) - x y + log(1 + e^{-|x|}).
@@ -356,28 +380,49 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
     log of 0, so it is exact for |x| up to 1e308. ``reduction`` as in
     ``cross_entropy``. Same as
     ``torch.nn.functional.binary_cross_entropy_with_logits(input, target)``.
+
+    ``weight`` w multiplies each element's loss; ``pos_weight`` p weighs the
+    positive term (per class, broadcast over the last axis):
+    ℓ = -w [p y log σ(x) + (1 - y) log(1 - σ(x))]. With log σ(x) = -softplus(-x)
+    and log(1 - σ(x)) = -x - softplus(-x) this is
+    ℓ = w [(1 - y) x + (1 + (p - 1) y) softplus(-x)], stable as above; p = 1
+    gives back the form above. The mean divides by the number of elements.
+    ``size_average`` and ``reduce`` (deprecated) are refused unless None.
     """
-    reduction = _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    x, y = _check_bce(input, target, "binary_cross_entropy_with_logits")
-    loss = np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x)))
-    return _reduce(loss, reduction)
+    fn = "binary_cross_entropy_with_logits"
+    reduction = _check_reduction(reduction, fn)
+    _refuse_legacy(fn, size_average=size_average, reduce=reduce)
+    x, y, w, pw = _bce_parts(input, target, weight, pos_weight, fn)
+    sp = np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x)))       # softplus(-x)
+    if pos_weight is None:
+        loss = np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x)))
+    else:
+        loss = (1 - y) * x + (1 + (pw - 1) * y) * sp
+    return _reduce(loss * w, reduction)
 
 
 def binary_cross_entropy_with_logits_grad(
-    input, target, reduction: str = "mean"
+    input, target, reduction: str = "mean", *, weight=None, pos_weight=None
 ) -> np.ndarray:
     """Gradient of ``binary_cross_entropy_with_logits``: (σ(x) - y) / n (Chapter 3.2).
 
     n is the number of elements for "mean" (1 for "sum"). Returns the shape of input.
+    With ``weight`` w and ``pos_weight`` p: w [(1 - y) - (1 + (p - 1) y)(1 - σ(x))] / n,
+    since d softplus(-x)/dx = -σ(-x) = -(1 - σ(x)).
     """
-    reduction = _check_reduction(reduction, "binary_cross_entropy_with_logits_grad")
+    fn = "binary_cross_entropy_with_logits_grad"
+    reduction = _check_reduction(reduction, fn)
     if reduction == "none":
         raise ValueError(
             "binary_cross_entropy_with_logits_grad: reduction must be 'mean' or "
             "'sum' (a gradient needs a scalar loss), got 'none'"
         )
-    x, y = _check_bce(input, target, "binary_cross_entropy_with_logits_grad")
-    grad = sigmoid(x) - y
+    x, y, w, pw = _bce_parts(input, target, weight, pos_weight, fn)
+    if pos_weight is None:
+        grad = sigmoid(x) - y
+    else:
+        grad = (1 - y) - (1 + (pw - 1) * y) * (1 - sigmoid(x))
+    grad = grad * w
     return grad / max(x.size, 1) if reduction == "mean" else grad
 
 

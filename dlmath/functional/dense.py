@@ -22,6 +22,7 @@ import numpy as np
 from .._validate import as_float_array
 from .basic import (  # noqa: F401 (cross_entropy_vjp lives in basic)
     _check_reduction,
+    _refuse_legacy,
     _reduce,
     cross_entropy_vjp,
     linear,
@@ -71,8 +72,9 @@ def linear_vjp(x, W, b=None) -> tuple[np.ndarray, VJP]:
 
 
 # -------------------------------------------------------------------------- activations
-def relu(x) -> np.ndarray:
-    """ReLU(x) = max(x, 0), elementwise. Same as ``torch.relu``."""
+def relu(x, inplace: bool = False) -> np.ndarray:
+    """ReLU(x) = max(x, 0), elementwise. Same as ``torch.relu`` (``inplace`` changes
+    nothing here: numpy returns a new array)."""
     x = as_float_array(x, "relu", "x")
     return np.maximum(x, 0)
 
@@ -178,7 +180,8 @@ def dropout_vjp(x, p: float = 0.5, training: bool = True, *, mask=None,
 
 
 def dropout(
-    x, p: float = 0.5, training: bool = True, *, mask=None, rng=None
+    x, p: float = 0.5, training: bool = True, inplace: bool = False, *, mask=None,
+    rng=None
 ) -> np.ndarray:
     """Inverted dropout (see ``dropout_vjp``), as ``torch.nn.functional.dropout``."""
     return dropout_vjp(x, p, training, mask=mask, rng=rng)[0]
@@ -340,7 +343,8 @@ def layer_norm(
 
 
 # --------------------------------------------------------------------------- losses
-def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJP]:
+def mse_loss_vjp(input, target, reduction: str = "mean", *, size_average=None,
+                 reduce=None, weight=None) -> tuple[np.ndarray, VJP]:
     """MSE ``ℓ = mean((input - target)²)`` and its VJP ``2 (input - target) / n``.
 
     input, target: the same shape. ``vjp(dℓ)`` returns ``(dinput, dtarget)``.
@@ -348,6 +352,9 @@ def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJ
     """
     fn = "mse_loss"
     reduction = _check_reduction(reduction, fn)
+    _refuse_legacy(fn, size_average=size_average, reduce=reduce)
+    if weight is not None:
+        raise ValueError(f"{fn}: weight (torch 2.13's weighted MSE) is not supported")
     a = as_float_array(input, fn, "input")
     t = as_float_array(target, fn, "target")
     if a.shape != t.shape:
@@ -365,9 +372,11 @@ def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJ
     return loss, vjp
 
 
-def mse_loss(input, target, reduction: str = "mean"):
+def mse_loss(input, target, reduction: str = "mean", *, size_average=None,
+             reduce=None, weight=None):
     """Mean squared error; same as ``torch.nn.functional.mse_loss``."""
-    return mse_loss_vjp(input, target, reduction)[0]
+    return mse_loss_vjp(input, target, reduction, size_average=size_average,
+                        reduce=reduce, weight=weight)[0]
 
 
 # --------------------------------------------------------- issue 24: more layers' VJPs
