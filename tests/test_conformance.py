@@ -69,3 +69,16 @@ def test_functional_accepts_every_torch_keyword(name):
     """dlmath.functional takes torch.nn.functional's signature whole: every keyword
     is implemented or refused by value with a ValueError, never a TypeError."""
     assert C.missing_keywords(name) == []
+
+
+def test_generated_coverage_table_is_up_to_date():
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "tools"))
+    import conformance_table
+
+    stored = (root / "book/_generated/conformance.md").read_text(encoding="utf-8")
+    assert stored == conformance_table.render(), \
+        "run `python tools/conformance_table.py` and commit book/_generated/"
