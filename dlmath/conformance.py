@@ -404,6 +404,8 @@ for _opt, _args, _kw, _shape in [
      {"groups": 2, "dilation": 2, "bias": False}, (2, 4, 5, 4)),
     ("stride (2, 3), output_padding (1, 2)", (4, 6, 3),
      {"stride": (2, 3), "output_padding": (1, 2)}, (2, 4, 4, 3)),
+    ("output_padding >= stride (dilation 3)", (4, 6, 2),
+     {"dilation": 3, "output_padding": 2, "padding": 1}, (2, 4, 3, 3)),
     ("unbatched (C, H, W)", (4, 6, 3), {"stride": 2}, (4, 5, 4)),
 ]:
     _case("ConvTranspose2d", _opt,

@@ -185,7 +185,7 @@ def _run(layer, option, build, inputs, modes=("train", "eval"), kwargs=None):
         compare(case, mode, rtol=1e-9, atol=1e-10)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 3), cin=st.integers(1, 3), cout=st.integers(1, 3),
        groups=st.sampled_from([1, 2]), k=st.integers(1, 3), s=st.integers(1, 3),
        p=st.integers(0, 2), op=st.integers(0, 2), d=st.integers(1, 2),

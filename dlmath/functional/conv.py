@@ -336,10 +336,12 @@ def conv_transpose2d_vjp(x, weight, bias=None, stride=1, padding=0, output_paddi
     N, O = x.shape[0], w.shape[1] * groups
     z = np.zeros((N, O) + out, dtype=np.result_type(x, w))
     c, conv_vjp = conv2d_vjp(z, w, None, s, p, d, groups)
-    if c.shape[2:] != x.shape[2:]:
-        raise ValueError(f"{fn}: x of shape {x.shape} is not a conv2d output size "
-                         f"for these stride/padding/dilation")
-    y = conv_vjp(x)[0]                               # J_Wᵀ x: conv2d's input gradient
+    # with output_padding >= stride (possible when dilation > stride) the conv of z
+    # has more outputs than x: those get a zero cotangent (torch's rule)
+    grow = ((0, 0), (0, 0)) + tuple((0, c.shape[2 + a] - x.shape[2 + a])
+                                    for a in range(2))
+    xz = np.pad(x, grow) if c.shape[2:] != x.shape[2:] else x
+    y = conv_vjp(xz)[0]                              # J_Wᵀ x: conv2d's input gradient
     b = None if bias is None else as_float_array(bias, fn, "bias")
     if b is not None:
         if b.shape != (O,):
@@ -350,7 +352,8 @@ def conv_transpose2d_vjp(x, weight, bias=None, stride=1, padding=0, output_paddi
         dy = check_dout(dy, y.shape[1:] if unbatched else y.shape, fn)
         dy = dy[None] if unbatched else dy
         dx, back = conv2d_vjp(dy, w, None, s, p, d, groups)  # dx = J_W dy
-        dw = back(x)[1]                              # ⟨dy, J_Wᵀ x⟩ = ⟨conv(dy), x⟩
+        dw = back(xz)[1]                             # ⟨dy, J_Wᵀ x⟩ = ⟨conv(dy), x⟩
+        dx = np.ascontiguousarray(dx[:, :, :x.shape[2], :x.shape[3]])
         db = None if b is None else dy.sum(axis=(0, 2, 3))
         return (dx[0] if unbatched else dx), dw, db
     return (y[0] if unbatched else y), vjp
