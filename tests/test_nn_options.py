@@ -306,3 +306,53 @@ def test_new_layers_refuse_bad_input_by_name():
         layer = nn.Embedding(5, 2)
         layer(np.array([1, 2]))
         layer.backward(np.zeros((2, 3)))
+
+
+# ------------------------------------------------------------- SDPA options
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 2), hk=st.integers(1, 3), group=st.integers(1, 3),
+       L=st.integers(1, 4), S=st.integers(1, 4), E=st.integers(1, 4),
+       causal=st.booleans(), seed=st.integers(0, 2**16))
+def test_sdpa_grouped_query_attention_matches_torch(n, hk, group, L, S, E, causal,
+                                                    seed):
+    g = np.random.default_rng(seed)
+    q = g.standard_normal((n, hk * group, L, E))
+    k, v = g.standard_normal((n, hk, S, E)), g.standard_normal((n, hk, S, E + 1))
+    y, vjp = F.scaled_dot_product_attention_vjp(q, k, v, is_causal=causal,
+                                                enable_gqa=True)
+    tq, tk, tv = (to_torch(a, requires_grad=True) for a in (q, k, v))
+    yt = TF.scaled_dot_product_attention(tq, tk, tv, is_causal=causal,
+                                         enable_gqa=True)
+    dy = g.standard_normal(y.shape)
+    ref = torch.autograd.grad(yt, (tq, tk, tv), to_torch(dy))
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, b in zip(vjp(dy)[:3], ref):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_sdpa_dropout_with_a_given_mask_is_the_masked_composition():
+    """dropout_p with a mask: y = (softmax(A) ⊙ m/(1 - p)) v, written in torch;
+    dropout_p=0 is exactly the plain attention."""
+    g = np.random.default_rng(3)
+    q, k, v = (g.standard_normal((2, 3, 4)), g.standard_normal((2, 5, 4)),
+               g.standard_normal((2, 5, 2)))
+    p, m = 0.3, g.random((2, 3, 5)) >= 0.3
+    y, vjp = F.scaled_dot_product_attention_vjp(q, k, v, dropout_p=p,
+                                                dropout_mask=m)
+    tq, tk, tv = (to_torch(a, requires_grad=True) for a in (q, k, v))
+    P = torch.softmax(tq @ tk.transpose(-1, -2) / 2.0, dim=-1)
+    yt = (P * to_torch(m.astype(float)) / (1 - p)) @ tv
+    dy = g.standard_normal(y.shape)
+    ref = torch.autograd.grad(yt, (tq, tk, tv), to_torch(dy))
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for a, b in zip(vjp(dy)[:3], ref):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-12, atol=1e-13)
+    plain = F.scaled_dot_product_attention(q, k, v)
+    zero = F.scaled_dot_product_attention(q, k, v, dropout_p=0.0)
+    np.testing.assert_array_equal(zero, plain)
+    with pytest.raises(ValueError, match="dropout_mask must have the weights' shape"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=p, dropout_mask=m[0])
+    with pytest.raises(ValueError, match="enable_gqa needs the query heads"):
+        F.scaled_dot_product_attention(g.standard_normal((3, 2, 4)),
+                                       g.standard_normal((2, 2, 4)),
+                                       g.standard_normal((2, 2, 4)), enable_gqa=True)
