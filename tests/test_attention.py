@@ -318,10 +318,10 @@ def test_transformer_encoder_layer_is_causal_flag(g):
     (lambda: nn.TransformerEncoderLayer(10, 4),
      "embed_dim must be divisible by num_heads"),
     (lambda: nn.TransformerEncoderLayer(8, 2, activation="tanh"), "activation must be"),
-    (lambda: nn.MultiheadAttention.from_torch(torch.nn.MultiheadAttention(4, 2)),
-     "batch_first=True"),
-    (lambda: nn.MultiheadAttention.from_torch(
-        torch.nn.MultiheadAttention(4, 2, kdim=3, batch_first=True)), "kdim = vdim"),
+    (lambda: nn.MultiheadAttention(4, 2, dropout=1.0), "dropout must be a probability"),
+    (lambda: nn.MultiheadAttention(4, 2)(np.zeros((2, 4)), np.zeros((3, 4)),
+                                         np.zeros((3, 4)), is_causal=True),
+     "is_causal=True is a hint"),
 ])
 def test_layer_construction_errors(make, match):
     with pytest.raises(ValueError, match=match):
@@ -331,7 +331,8 @@ def test_layer_construction_errors(make, match):
 def test_multihead_attention_bad_inputs(g):
     layer = nn.MultiheadAttention(6, 2)
     x, kv = g.standard_normal((2, 3, 6)), g.standard_normal((2, 4, 6))
-    with pytest.raises(ValueError, match="query must have 3 dims"):
+    with pytest.raises(ValueError, match=r"key must have 2 dims like query: "
+                                         r"\(S, kdim\)"):
         layer(x[0], kv, kv)
     with pytest.raises(ValueError, match="key must have embed_dim=6"):
         layer(x, kv[..., :4], kv)

@@ -170,11 +170,11 @@ def test_conv2d_init_matches_torch_bounds():
 # --------------------------------------------------------------------------- errors
 def test_conv2d_bad_input_errors():
     x, w = np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3))
-    with pytest.raises(ValueError, match=r"conv2d: x must be \(N, C, H, W\), "
-                                         r"got shape \(3, 28, 28\)"):
-        F.conv2d(np.zeros((3, 28, 28)), w)
-    with pytest.raises(ValueError, match=r"weight must be \(C_out, C_in, kH, kW\), "
-                                         r"got shape \(4, 3, 3\)"):
+    with pytest.raises(ValueError, match=r"conv2d: x must be \(N, C, H, W\) or "
+                                         r"\(C, H, W\), got shape \(28, 28\)"):
+        F.conv2d(np.zeros((28, 28)), w)
+    with pytest.raises(ValueError, match=r"weight must be \(C_out, C_in/groups, kH, "
+                                         r"kW\), got shape \(4, 3, 3\)"):
         F.conv2d(x, np.zeros((4, 3, 3)))
     with pytest.raises(ValueError, match=r"weight \(4, 2, 3, 3\) expects C_in=2 input "
                                          r"channels, but x \(2, 3, 8, 8\) has 3"):
@@ -204,8 +204,8 @@ def test_conv2d_bad_input_errors():
 
 def test_pool_and_layer_bad_input_errors():
     x = np.zeros((2, 3, 8, 8))
-    with pytest.raises(ValueError, match=r"max_pool2d: x must be \(N, C, H, W\), "
-                                         r"got shape \(8, 8\)"):
+    with pytest.raises(ValueError, match=r"max_pool2d: x must be \(N, C, H, W\) or "
+                                         r"\(C, H, W\), got shape \(8, 8\)"):
         F.max_pool2d(np.zeros((8, 8)), 2)
     with pytest.raises(ValueError, match=r"avg_pool2d: kernel \(9, 9\) is larger than "
                                          r"the padded input \(8, 8\)"):
@@ -218,12 +218,18 @@ def test_pool_and_layer_bad_input_errors():
     with pytest.raises(ValueError, match=r"Conv2d: x must have C=1 channels "
                                          r"\(axis 1\), got shape \(2, 3, 8, 8\)"):
         nn.Conv2d(1, 4, 3)(x)
-    with pytest.raises(ValueError, match=r"Conv2d: x must be \(N, C, H, W\)"):
-        nn.Conv2d(1, 4, 3)(np.zeros((1, 8, 8)))
-    with pytest.raises(ValueError, match="only groups=1"):
-        nn.from_torch(torch.nn.Conv2d(4, 4, 3, groups=2))
-    with pytest.raises(ValueError, match="ceil_mode"):
-        nn.from_torch(torch.nn.MaxPool2d(2, ceil_mode=True))
+    with pytest.raises(ValueError, match=r"Conv2d: x must be \(N, C, H, W\) or "):
+        nn.Conv2d(1, 4, 3)(np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="padding_mode='reflect' is not supported"):
+        nn.from_torch(torch.nn.Conv2d(4, 4, 3, padding_mode="reflect"))
+    with pytest.raises(ValueError, match="groups=3 must divide in_channels=4"):
+        nn.Conv2d(4, 6, 3, groups=3)
+    with pytest.raises(ValueError, match="padding='same' needs stride 1"):
+        nn.Conv2d(4, 6, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="output_padding .* must be smaller"):
+        nn.ConvTranspose2d(2, 2, 3, output_padding=1)(np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match="divisor_override must be a positive int"):
+        nn.AvgPool2d(2, divisor_override=0)(x)
     with pytest.raises(ValueError, match=r"Flatten: start_dim=2, end_dim=1 do not fit"):
         nn.Flatten(2, 1)(x)
     with pytest.raises(RuntimeError, match="backward called before forward"):

@@ -185,10 +185,10 @@ def test_bad_input_shapes(cls):
     name = cls.__name__
     layer = cls(3, 4)
     with pytest.raises(ValueError,
-                       match=rf"{name}: x must have 3 dims .*got shape \(5, 3\)"):
-        layer.forward(np.zeros((5, 3)))
-    with pytest.raises(ValueError, match=rf"{name}: x must be \(N, T >= 1, "
-                                         rf"input_size=3\), got shape \(2, 5, 7\)"):
+                       match=rf"{name}: x must have 2 or 3 dims .*got shape \(5,\)"):
+        layer.forward(np.zeros(5))
+    with pytest.raises(ValueError, match=rf"{name}: x must be \(N, T, input_size\) "
+                                         rf".*input_size=3, got shape \(2, 5, 7\)"):
         layer.forward(np.zeros((2, 5, 7)))
     with pytest.raises(ValueError, match=r"got shape \(2, 0, 3\)"):
         layer.forward(np.zeros((2, 0, 3)))
@@ -196,8 +196,8 @@ def test_bad_input_shapes(cls):
         layer.forward(torch.zeros(2, 5, 3))
     bad = np.zeros((2, 4))                          # (N, H): torch's state is (1, N, H)
     state = (bad, np.zeros((1, 2, 4))) if cls is nn.LSTM else bad
-    with pytest.raises(ValueError, match=rf"{name}: h0 must be \(num_layers=1, N=2, "
-                                         rf"hidden_size=4\) = \(1, 2, 4\), "
+    with pytest.raises(ValueError, match=rf"{name}: h0 must be \(num_layers·D, N, "
+                                         rf"hidden_size\) = \(1, 2, 4\), "
                                          rf"got shape \(2, 4\)"):
         layer.forward(np.zeros((2, 5, 3)), state)
     wrong_n = np.zeros((1, 3, 4))
@@ -220,22 +220,26 @@ def test_lstm_state_must_be_a_pair_and_backward_checks():
         layer.backward((np.zeros((2, 4, 4)), None))
     layer.forward(np.zeros((2, 5, 3)))
     with pytest.raises(ValueError, match="dout must be a tuple like the output"):
-        layer.backward(np.zeros((2, 5, 4)))
+        layer.backward((np.zeros((2, 5, 4)), None, None))
 
 
 def test_bad_constructor_and_torch_modules():
     with pytest.raises(ValueError, match="hidden_size must be >= 1"):
         nn.LSTM(3, 0)
-    with pytest.raises(ValueError, match="only batch_first=True"):
-        nn.GRU(3, 4, batch_first=False)
+    with pytest.raises(TypeError, match="batch_first must be a bool"):
+        nn.GRU(3, 4, batch_first=None)
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
-    with pytest.raises(ValueError, match="num_layers=2"):
-        nn.from_torch(torch.nn.LSTM(3, 4, num_layers=2, batch_first=True))
-    with pytest.raises(ValueError, match="batch_first=False"):
-        nn.from_torch(torch.nn.GRU(3, 4))
-    with pytest.raises(ValueError, match="bidirectional=True"):
-        nn.from_torch(torch.nn.RNN(3, 4, bidirectional=True, batch_first=True))
+    with pytest.raises(ValueError, match="num_layers must be >= 1"):
+        nn.LSTM(3, 4, num_layers=0)
+    with pytest.raises(ValueError, match="dropout must be a probability"):
+        nn.RNN(3, 4, dropout=1.5)
+    with pytest.raises(ValueError, match="proj_size=2"):
+        nn.from_torch(torch.nn.LSTM(3, 4, proj_size=2))
+    with pytest.raises(ValueError, match=r"h0 must be \(num_layers·D, N, hidden_size\)"
+                                         r" = \(4, 2, 4\)"):
+        nn.GRU(3, 4, num_layers=2, bidirectional=True)(np.zeros((2, 5, 3)),
+                                                       np.zeros((1, 2, 4)))
 
 
 def test_functional_bad_weights():

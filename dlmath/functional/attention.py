@@ -120,11 +120,14 @@ def _check_inputs(q, k, v, attn_mask, is_causal, scale, fn):
         v.astype(dtype, copy=False), mask, dtype.type(scale)
 
 
-def _attention(q, k, v, mask, scale):
+def _attention(q, k, v, mask, scale, drop=None):
     """The forward (eq-attn) and a backward taking dy and, optionally, dP.
 
     Returns ``y, P, backward`` with ``backward(dy, dP=None) -> (dq, dk, dv)``
     reduced to the input shapes. Fully masked rows give P = 0 (see the module).
+    ``drop`` (broadcastable to P, or None): dropout on the weights,
+    P̃ = P ⊙ drop with drop = m/(1 - p); then y = P̃ v, the returned P is P̃
+    and dP is the gradient w.r.t. P̃ (its VJP multiplies by the same factor).
     """
     qs = q * scale                                 # scale the (L, E) side, not (L, S)
     A = qs @ np.swapaxes(k, -1, -2)                # (..., L, S), eq-attn
@@ -143,13 +146,17 @@ def _attention(q, k, v, mask, scale):
     if dead.any():
         den[dead] = 1.0                            # the row is all zeros: P = 0
     P /= den
-    y = P @ v
+    Pd = P if drop is None else P * drop           # dropout on the weights
+    y = Pd @ v
 
     def backward(dy, dP_extra=None):
-        dv = np.swapaxes(P, -1, -2) @ dy           # eq-attn-dv
+        dv = np.swapaxes(Pd, -1, -2) @ dy          # eq-attn-dv
         dP = dy @ np.swapaxes(v, -1, -2)           # eq-attn-dv
         if dP_extra is not None:
             dP = dP + dP_extra
+        if drop is not None:
+            dP = dP * drop                         # through P̃ = P ⊙ drop
+        if dP_extra is not None or drop is not None:
             rho = (dP * P).sum(axis=-1, keepdims=True)
         else:
             rho = (dy * y).sum(axis=-1, keepdims=True)   # = rowsum(dP ⊙ P)
@@ -160,36 +167,105 @@ def _attention(q, k, v, mask, scale):
         dk = np.swapaxes(dP, -1, -2) @ qs
         return (_unbroadcast(dq, q.shape), _unbroadcast(dk, k.shape),
                 _unbroadcast(dv, v.shape))
-    return y, P, backward
+    return y, Pd, backward
+
+
+def _sdpa_options(q, k, v, dropout_p, enable_gqa, dropout_mask, rng, fn):
+    """Grouped-query heads and the dropout factor of ``scaled_dot_product_attention``.
+
+    ``enable_gqa``: q (..., H_q, L, E) and k, v (..., H_kv, S, E) with H_q a
+    multiple of H_kv; query head h reads key/value head ⌊h / (H_q/H_kv)⌋ (torch's
+    ``repeat_interleave``). Sharing is a copy in the forward, so the VJP of a
+    shared head is the sum of the gradients of the G = H_q/H_kv heads that
+    read it. Returns (k, v repeated, G, drop).
+    """
+    if not isinstance(enable_gqa, (bool, np.bool_)):
+        raise TypeError(f"{fn}: enable_gqa must be a bool, got {enable_gqa!r}")
+    G = 1
+    if enable_gqa:
+        if q.ndim < 3 or k.ndim < 3 or v.ndim < 3:
+            raise ValueError(f"{fn}: enable_gqa needs (..., heads, seq, dim) inputs, "
+                             f"got query {q.shape}, key {k.shape}")
+        Hq, Hk = q.shape[-3], k.shape[-3]
+        if Hk != v.shape[-3] or Hq % Hk:
+            raise ValueError(f"{fn}: enable_gqa needs the query heads ({Hq}) to be a "
+                             f"multiple of the key/value heads ({Hk}, "
+                             f"{v.shape[-3]})")
+        G = Hq // Hk
+        if G > 1:
+            k, v = np.repeat(k, G, axis=-3), np.repeat(v, G, axis=-3)
+    if isinstance(dropout_p, bool) or not isinstance(dropout_p, (int, float)) \
+            or not 0 <= dropout_p < 1:
+        raise ValueError(f"{fn}: dropout_p must be a probability in [0, 1), "
+                         f"got {dropout_p!r}")
+    drop = None
+    if dropout_p > 0 or dropout_mask is not None:
+        shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2],
+                                                                   k.shape[-2])
+        if dropout_mask is None:
+            from .._random import rng as default_rng
+            keep = (rng or default_rng).random(shape) >= dropout_p
+        else:
+            keep = np.asarray(dropout_mask)
+            if keep.shape != shape:
+                raise ValueError(f"{fn}: dropout_mask must have the weights' shape "
+                                 f"{shape}, got {keep.shape}")
+            keep = keep.astype(bool)
+        drop = np.where(keep, 1.0 / (1.0 - dropout_p), 0.0).astype(q.dtype)
+    return k, v, G, drop
+
+
+def _ungroup(g: np.ndarray, G: int) -> np.ndarray:
+    """Sum the gradients of the G query heads that share one key/value head."""
+    if G == 1:
+        return g
+    shape = g.shape[:-3] + (g.shape[-3] // G, G) + g.shape[-2:]
+    return g.reshape(shape).sum(axis=-3)
 
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal: bool = False,
-                                 scale: float | None = None) -> np.ndarray:
+                                 scale: float | None = None, dropout_p: float = 0.0,
+                                 enable_gqa: bool = False, *, dropout_mask=None,
+                                 rng=None) -> np.ndarray:
     """softmax(scale · q kᵀ + M) v, eq-attn. q: (..., L, E), k: (..., S, E),
     v: (..., S, Ev); returns (..., L, Ev).
 
     ``attn_mask``: bool (True = may attend) or float (added to the scores),
     broadcastable to (..., L, S). ``is_causal=True``: query i sees keys j <= i.
     ``scale`` defaults to 1/√E. Leading dims broadcast. Fully masked rows give
-    0 (see the module docstring). Same as
-    ``torch.nn.functional.scaled_dot_product_attention``.
+    0 (see the module docstring). ``dropout_p``: dropout on the weights,
+    P ⊙ m/(1 - p) with m from ``dropout_mask`` (True = keep, the weights'
+    shape) or drawn from ``rng`` (torch's own draw cannot be reproduced);
+    ``dropout_p=0`` is exactly the plain attention. ``enable_gqa``:
+    grouped-query attention (see ``_sdpa_options``). Same as
+    ``torch.nn.functional.scaled_dot_product_attention`` (keyword arguments:
+    the positional order of dlmath's first six is kept from Chapter 9).
     """
-    q, k, v, mask, scale = _check_inputs(q, k, v, attn_mask, is_causal, scale, _FN)
-    return _attention(q, k, v, mask, scale)[0]
+    return scaled_dot_product_attention_vjp(q, k, v, attn_mask, is_causal, scale,
+                                            dropout_p, enable_gqa,
+                                            dropout_mask=dropout_mask, rng=rng)[0]
 
 
 def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = False,
-                                     scale: float | None = None):
+                                     scale: float | None = None,
+                                     dropout_p: float = 0.0, enable_gqa: bool = False,
+                                     *, dropout_mask=None, rng=None):
     """Attention and its VJP, eq-attn-dv to eq-attn-dqk of Chapter 9.
 
     ``vjp(dy)`` returns ``(dq, dk, dv, None)``: no gradient for the mask.
     """
+    q = as_float_array(q, _FN, "query")
+    k0 = as_float_array(k, _FN, "key")
+    v0 = as_float_array(v, _FN, "value")
+    k, v, G, drop = _sdpa_options(q, k0, v0, dropout_p, enable_gqa, dropout_mask, rng,
+                                  _FN)
     q, k, v, mask, scale = _check_inputs(q, k, v, attn_mask, is_causal, scale, _FN)
-    y, _, backward = _attention(q, k, v, mask, scale)
+    y, _, backward = _attention(q, k, v, mask, scale, drop)
 
     def vjp(dy):
         dy = check_dout(dy, y.shape, _FN)
-        return (*backward(dy.astype(y.dtype, copy=False)), None)
+        dq, dk, dv = backward(dy.astype(y.dtype, copy=False))
+        return dq, _ungroup(dk, G), _ungroup(dv, G), None
     return y, vjp
 
 

@@ -97,7 +97,15 @@ def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def softmax(x, axis: int = -1) -> np.ndarray:
+def _dim(axis, dim, dtype, fn: str):
+    """torch's keywords ``dim`` (= ``axis``) and ``dtype`` (refused unless None)."""
+    if dtype is not None:
+        raise ValueError(f"{fn}: dtype={dtype!r} is not supported (cast the input)")
+    return axis if dim is None else dim
+
+
+def softmax(x, axis: int = -1, *, dim: int | None = None, dtype=None,
+            _stacklevel: int = 3) -> np.ndarray:
     """softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m) along ``axis`` (Chapter 3.3).
 
     Subtracting m = max_j x_j changes nothing mathematically (it cancels
@@ -105,19 +113,20 @@ def softmax(x, axis: int = -1) -> np.ndarray:
     x: any shape; returns the same shape. Same as ``torch.softmax(x, dim=axis)``.
     """
     x = as_float_array(x, "softmax", "x")
-    axis = _check_axis(x, axis, "softmax")
+    axis = _check_axis(x, _dim(axis, dim, dtype, "softmax"), "softmax")
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def log_softmax(x, axis: int = -1) -> np.ndarray:
+def log_softmax(x, axis: int = -1, *, dim: int | None = None, dtype=None,
+                _stacklevel: int = 3) -> np.ndarray:
     """log softmax(x)_i = x_i - logsumexp(x), Chapter 3, notebook 3; same shape as x.
 
     Never takes the log of a softmax that may have underflowed to 0.
     Same as ``torch.log_softmax(x, dim=axis)``.
     """
     x = as_float_array(x, "log_softmax", "x")
-    axis = _check_axis(x, axis, "log_softmax")
+    axis = _check_axis(x, _dim(axis, dim, dtype, "log_softmax"), "log_softmax")
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 
@@ -139,6 +148,7 @@ def softmax_jacobian(x) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 def _check_logits_target(logits, target, fn: str):
+    """(N, C) logits and (N,) class indices (the Chapter 3 form, kept for callers)."""
     logits = as_float_array(logits, fn, "logits", ndim=2, layout="(N, C)")
     N, C = logits.shape
     if type(target).__module__.startswith("torch"):
@@ -153,39 +163,183 @@ def _check_logits_target(logits, target, fn: str):
     return logits, target.astype(np.int64)
 
 
-def cross_entropy(logits, target, reduction: str = "mean"):
-    """Softmax cross-entropy (Chapter 3.3).
+def _ce_parts(logits, target, weight, ignore_index, label_smoothing, fn: str):
+    """Everything cross-entropy needs, in torch's layouts (see ``cross_entropy``).
+
+    Returns ``(logp, A, D, shape, unbatched, reshape_back)``: logp (M, C) the
+    log-probabilities of the M = N·d1·... rows, A (M, C) the coefficients of
+    ℓ_m = -Σ_c A_mc logp_mc, D the denominator of the mean, ``shape`` the shape
+    of the "none" loss, and the map from an (M, C) array back to the logits'
+    layout.
+    """
+    x = as_float_array(logits, fn, "logits")
+    if x.ndim == 0:
+        raise ValueError(f"{fn}: logits must be (C,), (N, C) or (N, C, d1, ...), "
+                         f"got a scalar")
+    if type(target).__module__.startswith("torch"):
+        raise TypeError(f"{fn}: target must be a numpy array, got a torch.Tensor")
+    t = np.asarray(target)
+    unbatched = x.ndim == 1
+    xb = x[None] if unbatched else x                     # (N, C, d1, ...)
+    C = xb.shape[1]
+    z = np.moveaxis(xb, 1, -1)                           # (N, d1, ..., C)
+    lead = z.shape[:-1]
+    z = z.reshape(-1, C)
+    ls = label_smoothing
+    if isinstance(ls, bool) or not isinstance(ls, (int, float, np.floating)) \
+            or not 0 <= ls <= 1:
+        raise ValueError(f"{fn}: label_smoothing must be a number in [0, 1], "
+                         f"got {label_smoothing!r}")
+    eps = float(label_smoothing)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index,
+                                                        (int, np.integer)):
+        raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
+    w = np.ones(C, dtype=x.dtype)
+    if weight is not None:
+        w = as_float_array(weight, fn, "weight")
+        if w.shape != (C,):
+            raise ValueError(f"{fn}: weight must be (C={C},), one per class, "
+                             f"got shape {w.shape}")
+    probs = t.dtype.kind == "f" and t.shape == x.shape
+    if probs:                                            # probability targets
+        tz = np.moveaxis(t[None] if unbatched else t, 1, -1).reshape(-1, C)
+        A = w * ((1 - eps) * tz + eps / C)               # the mixed target, weighted
+        D = float(z.shape[0])                            # mean over the rows only
+    else:
+        want = x.shape[:1] + x.shape[2:] if not unbatched else ()
+        if t.dtype.kind not in "iu" or t.shape != want:
+            raise ValueError(
+                f"{fn}: target must be integer class indices of shape {want}, got "
+                f"{t.dtype} {t.shape} (or probabilities of the logits' shape "
+                f"{x.shape})")
+        y = t.reshape(-1).astype(np.int64)
+        keep = y != ignore_index
+        if keep.any():
+            lo, hi = y[keep].min(), y[keep].max()
+            if lo < 0 or hi >= C:
+                raise ValueError(f"{fn}: target must hold class indices in "
+                                 f"[0, {C - 1}], got values in [{lo}, {hi}] "
+                                 f"(entries equal to ignore_index={ignore_index} "
+                                 f"are skipped)")
+        ys = np.where(keep, y, 0)
+        A = np.zeros_like(z)
+        A[np.arange(len(y)), ys] = 1 - eps               # (1 - ε) onehot(y) + ε/C
+        A += eps / C
+        A *= w
+        A[~keep] = 0.0                                   # ignored rows count nothing
+        D = float(np.sum(w[ys] * keep))                  # Σ_m w_(y_m) [y_m ≠ ignore]
+    logp = log_softmax(z, axis=1)
+
+    def back(g):                                         # (M, C) -> logits' layout
+        g = np.moveaxis(g.reshape(lead + (C,)), -1, 1)
+        return g[0] if unbatched else g
+    return logp, A, D, lead[1:] if unbatched else lead, back
+
+
+def cross_entropy(logits, target, reduction: str = "mean", *, weight=None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  label_smoothing: float = 0.0):
+    """Softmax cross-entropy (Chapter 3.3), all of torch's ``F.cross_entropy``.
 
     ℓ_n = -log softmax(z_n)_{y_n} = logsumexp(z_n) - z_{n, y_n}.
 
-    logits: (N, C) float; target: (N,) integer class indices in [0, C).
-    ``reduction``: "mean" (default, a scalar), "sum" or "none" ((N,)).
-    Same as ``torch.nn.functional.cross_entropy(logits, target)``; stable for
-    logits of any magnitude because it goes through ``log_softmax``.
+    logits: (N, C), (C,) (one sample) or (N, C, d1, ...) (a class score per
+    position, e.g. per pixel); target: integer class indices of shape (N,),
+    () or (N, d1, ...), or class probabilities of the logits' shape.
+    ``reduction``: "mean" (default, a scalar), "sum" or "none".
+
+    The options, in one formula. Write every case as a cross-entropy against a
+    weighted target vector a_n: ℓ_n = -Σ_c a_nc log p_nc, p_n = softmax(z_n).
+
+    - class indices y_n, class ``weight`` w, ``label_smoothing`` ε, and
+      k_n = [y_n ≠ ``ignore_index``]: a_nc = k_n w_c ((1 - ε)[c = y_n] + ε/C).
+      Label smoothing is a cross-entropy against the mixture (1 - ε) onehot(y_n)
+      + ε · uniform; ε = 0, w = 1, no ignored target gives the formula above.
+    - probabilities t_n: a_nc = w_c ((1 - ε) t_nc + ε/C).
+
+    "sum" is Σ_n ℓ_n. "mean" is a *weighted* mean for class indices,
+    Σ_n ℓ_n / D with D = Σ_n k_n w_(y_n): each sample counts with the weight
+    of its true class, ignored samples not at all (so D is N when w = 1 and
+    nothing is ignored, and the loss stays a mean of per-sample losses when
+    every weight is doubled). torch divides the smoothing term by the same D.
+    For probability targets D is simply the number of rows N·d1·...
+    Every target ignored gives 0/0 = nan, as in torch.
+
+    ``size_average`` and ``reduce`` (deprecated in torch) are refused unless None.
+    Stable for logits of any magnitude because it goes through ``log_softmax``.
     """
-    reduction = _check_reduction(reduction, "cross_entropy")
-    logits, target = _check_logits_target(logits, target, "cross_entropy")
-    logp = log_softmax(logits, axis=1)
-    loss = -np.take_along_axis(logp, target[:, None], axis=1)[:, 0]
-    return _reduce(loss, reduction)
+    return cross_entropy_vjp(logits, target, reduction, weight=weight,
+                             size_average=size_average, ignore_index=ignore_index,
+                             reduce=reduce, label_smoothing=label_smoothing)[0]
 
 
-def cross_entropy_grad(logits, target, reduction: str = "mean") -> np.ndarray:
+def _refuse_legacy(fn: str, **kw) -> None:
+    for name, v in kw.items():
+        if v is not None:
+            raise ValueError(f"{fn}: {name} is deprecated in torch and not supported; "
+                             f"use reduction= instead, got {name}={v!r}")
+
+
+def cross_entropy_vjp(logits, target, reduction: str = "mean", *, weight=None,
+                      size_average=None, ignore_index: int = -100, reduce=None,
+                      label_smoothing: float = 0.0):
+    """``cross_entropy`` and its VJP (Chapter 3.3).
+
+    With ℓ_n = -Σ_c a_nc log p_nc (see ``cross_entropy``) and
+    ∂ log p_nc / ∂z_nk = [c = k] - p_nk:
+    ∂ℓ_n/∂z_nk = p_nk Σ_c a_nc - a_nk, which is p - onehot(y) in the plain case;
+    the reduction scales it by dℓ (sum), dℓ/D (mean) or dℓ_n (none).
+    ``vjp(dℓ)`` returns ``(dlogits, None)`` (no gradient for the target).
+    """
+    fn = "cross_entropy"
+    reduction = _check_reduction(reduction, fn)
+    _refuse_legacy(fn, size_average=size_average, reduce=reduce)
+    logp, A, D, shape, back = _ce_parts(logits, target, weight, ignore_index,
+                                        label_smoothing, fn)
+    per = -(A * logp).sum(axis=1)
+    if reduction == "none":
+        loss = per.reshape(shape)
+    elif reduction == "sum":
+        loss = per.sum()
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loss = per.sum() / D
+
+    def vjp(dl):
+        dl = np.asarray(as_float_array(dl, fn, "dout"))
+        if dl.shape != np.shape(loss):
+            raise ValueError(f"{fn}: dout must have the output's shape "
+                             f"{np.shape(loss)}, got {dl.shape}")
+        g = np.exp(logp) * A.sum(axis=1, keepdims=True) - A
+        if reduction == "none":
+            g = g * dl.reshape(-1, 1)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                g = g * (dl / D if reduction == "mean" else dl)
+        return back(g), None
+    return loss, vjp
+
+
+def cross_entropy_grad(logits, target, reduction: str = "mean",
+                       **options) -> np.ndarray:
     """Gradient of ``cross_entropy`` w.r.t. the logits: (p - y) / N (Chapter 3.3).
 
     p = softmax(logits) row-wise, y the one-hot targets; the 1/N comes from
     the mean reduction ("sum": p - y; "none" is not a scalar loss and is
-    refused). logits: (N, C), target: (N,) int; returns (N, C).
+    refused). logits: (N, C), target: (N,) int; returns (N, C). The keyword
+    options of ``cross_entropy`` (weight, ignore_index, label_smoothing) are
+    accepted; see ``cross_entropy_vjp`` for the general gradient.
     """
     reduction = _check_reduction(reduction, "cross_entropy_grad")
     if reduction == "none":
         raise ValueError("cross_entropy_grad: reduction must be 'mean' or 'sum' "
                          "(a gradient needs a scalar loss), got 'none'")
-    logits, target = _check_logits_target(logits, target, "cross_entropy_grad")
-    N = logits.shape[0]
-    grad = softmax(logits, axis=1)
-    grad[np.arange(N), target] -= 1.0          # p - y, y one-hot
-    return grad / N if reduction == "mean" else grad
+    try:
+        _, vjp = cross_entropy_vjp(logits, target, reduction, **options)
+    except ValueError as e:
+        msg = str(e).replace("cross_entropy:", "cross_entropy_grad:")
+        raise ValueError(msg) from None
+    return vjp(1.0)[0]
 
 
 def _check_bce(input, target, fn: str):
@@ -201,7 +355,22 @@ def _check_bce(input, target, fn: str):
     return x, y
 
 
-def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
+def _bce_parts(input, target, weight, pos_weight, fn: str):
+    x, y = _check_bce(input, target, fn)
+    w = 1.0 if weight is None else as_float_array(weight, fn, "weight")
+    pw = 1.0 if pos_weight is None else as_float_array(pos_weight, fn, "pos_weight")
+    for name, v in (("weight", w), ("pos_weight", pw)):
+        try:
+            np.broadcast_shapes(np.shape(v), x.shape)
+        except ValueError:
+            raise ValueError(f"{fn}: {name} must broadcast to the input's shape "
+                             f"{x.shape}, got {np.shape(v)}") from None
+    return x, y, w, pw
+
+
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean", *,
+                                     weight=None, size_average=None, reduce=None,
+                                     pos_weight=None):
     """Binary cross-entropy on logits (Chapter 3.2).
 
     ℓ = -[y log σ(x) + (1 - y) log(1 - σ(x))] = max(x, 0) - x y + log(1 + e^{-|x|}).
@@ -211,28 +380,49 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
     log of 0, so it is exact for |x| up to 1e308. ``reduction`` as in
     ``cross_entropy``. Same as
     ``torch.nn.functional.binary_cross_entropy_with_logits(input, target)``.
+
+    ``weight`` w multiplies each element's loss; ``pos_weight`` p weighs the
+    positive term (per class, broadcast over the last axis):
+    ℓ = -w [p y log σ(x) + (1 - y) log(1 - σ(x))]. With log σ(x) = -softplus(-x)
+    and log(1 - σ(x)) = -x - softplus(-x) this is
+    ℓ = w [(1 - y) x + (1 + (p - 1) y) softplus(-x)], stable as above; p = 1
+    gives back the form above. The mean divides by the number of elements.
+    ``size_average`` and ``reduce`` (deprecated) are refused unless None.
     """
-    reduction = _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    x, y = _check_bce(input, target, "binary_cross_entropy_with_logits")
-    loss = np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x)))
-    return _reduce(loss, reduction)
+    fn = "binary_cross_entropy_with_logits"
+    reduction = _check_reduction(reduction, fn)
+    _refuse_legacy(fn, size_average=size_average, reduce=reduce)
+    x, y, w, pw = _bce_parts(input, target, weight, pos_weight, fn)
+    sp = np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x)))       # softplus(-x)
+    if pos_weight is None:
+        loss = np.maximum(x, 0.0) - x * y + np.log1p(np.exp(-np.abs(x)))
+    else:
+        loss = (1 - y) * x + (1 + (pw - 1) * y) * sp
+    return _reduce(loss * w, reduction)
 
 
 def binary_cross_entropy_with_logits_grad(
-    input, target, reduction: str = "mean"
+    input, target, reduction: str = "mean", *, weight=None, pos_weight=None
 ) -> np.ndarray:
     """Gradient of ``binary_cross_entropy_with_logits``: (σ(x) - y) / n (Chapter 3.2).
 
     n is the number of elements for "mean" (1 for "sum"). Returns the shape of input.
+    With ``weight`` w and ``pos_weight`` p: w [(1 - y) - (1 + (p - 1) y)(1 - σ(x))] / n,
+    since d softplus(-x)/dx = -σ(-x) = -(1 - σ(x)).
     """
-    reduction = _check_reduction(reduction, "binary_cross_entropy_with_logits_grad")
+    fn = "binary_cross_entropy_with_logits_grad"
+    reduction = _check_reduction(reduction, fn)
     if reduction == "none":
         raise ValueError(
             "binary_cross_entropy_with_logits_grad: reduction must be 'mean' or "
             "'sum' (a gradient needs a scalar loss), got 'none'"
         )
-    x, y = _check_bce(input, target, "binary_cross_entropy_with_logits_grad")
-    grad = sigmoid(x) - y
+    x, y, w, pw = _bce_parts(input, target, weight, pos_weight, fn)
+    if pos_weight is None:
+        grad = sigmoid(x) - y
+    else:
+        grad = (1 - y) - (1 + (pw - 1) * y) * (1 - sigmoid(x))
+    grad = grad * w
     return grad / max(x.size, 1) if reduction == "mean" else grad
 
 

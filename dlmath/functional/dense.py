@@ -20,12 +20,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .._validate import as_float_array
-from .basic import (
-    _check_logits_target,
+from .basic import (  # noqa: F401 (cross_entropy_vjp lives in basic)
     _check_reduction,
+    _refuse_legacy,
     _reduce,
-    cross_entropy,
+    cross_entropy_vjp,
     linear,
+    log_softmax,
     sigmoid,
     softmax,
 )
@@ -71,8 +72,9 @@ def linear_vjp(x, W, b=None) -> tuple[np.ndarray, VJP]:
 
 
 # -------------------------------------------------------------------------- activations
-def relu(x) -> np.ndarray:
-    """ReLU(x) = max(x, 0), elementwise. Same as ``torch.relu``."""
+def relu(x, inplace: bool = False) -> np.ndarray:
+    """ReLU(x) = max(x, 0), elementwise. Same as ``torch.relu`` (``inplace`` changes
+    nothing here: numpy returns a new array)."""
     x = as_float_array(x, "relu", "x")
     return np.maximum(x, 0)
 
@@ -178,7 +180,8 @@ def dropout_vjp(x, p: float = 0.5, training: bool = True, *, mask=None,
 
 
 def dropout(
-    x, p: float = 0.5, training: bool = True, *, mask=None, rng=None
+    x, p: float = 0.5, training: bool = True, inplace: bool = False, *, mask=None,
+    rng=None
 ) -> np.ndarray:
     """Inverted dropout (see ``dropout_vjp``), as ``torch.nn.functional.dropout``."""
     return dropout_vjp(x, p, training, mask=mask, rng=rng)[0]
@@ -221,7 +224,8 @@ def batch_norm_vjp(
 ) -> tuple[np.ndarray, VJP]:
     """Batch normalization over the batch (and length) axes (Chapter 6.4).
 
-    x: (N, C) or (N, C, L); running_mean/var, weight, bias: (C,) or None.
+    x: (N, C), (N, C, L) or (N, C, H, W); running_mean/var, weight, bias: (C,)
+    or None; the statistics of channel c are over every axis but 1.
     Training: normalize with the batch mean and the *biased* variance, and update
     the running statistics in place with the *unbiased* one:
     ``r ← (1 - momentum) r + momentum · stat`` (``momentum=None``: the caller
@@ -232,7 +236,8 @@ def batch_norm_vjp(
     training, momentum, eps)``.
     """
     fn = "batch_norm"
-    x = as_float_array(x, fn, "x", ndim=(2, 3), layout="(N, C) or (N, C, L)")
+    x = as_float_array(x, fn, "x", ndim=(2, 3, 4),
+                       layout="(N, C), (N, C, L) or (N, C, H, W)")
     C = x.shape[1]
     for name, v in [("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)]:
@@ -241,7 +246,7 @@ def batch_norm_vjp(
                 f"{fn}: {name} must be (C={C},) to match x of shape {x.shape}, "
                 f"got {np.shape(v)}"
             )
-    axes = (0,) if x.ndim == 2 else (0, 2)
+    axes = (0,) + tuple(range(2, x.ndim))
     shape = _affine_shape(x, 1)
     m = x.size // C                                    # elements per channel
     if training:
@@ -338,7 +343,8 @@ def layer_norm(
 
 
 # --------------------------------------------------------------------------- losses
-def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJP]:
+def mse_loss_vjp(input, target, reduction: str = "mean", *, size_average=None,
+                 reduce=None, weight=None) -> tuple[np.ndarray, VJP]:
     """MSE ``ℓ = mean((input - target)²)`` and its VJP ``2 (input - target) / n``.
 
     input, target: the same shape. ``vjp(dℓ)`` returns ``(dinput, dtarget)``.
@@ -346,6 +352,9 @@ def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJ
     """
     fn = "mse_loss"
     reduction = _check_reduction(reduction, fn)
+    _refuse_legacy(fn, size_average=size_average, reduce=reduce)
+    if weight is not None:
+        raise ValueError(f"{fn}: weight (torch 2.13's weighted MSE) is not supported")
     a = as_float_array(input, fn, "input")
     t = as_float_array(target, fn, "target")
     if a.shape != t.shape:
@@ -363,29 +372,146 @@ def mse_loss_vjp(input, target, reduction: str = "mean") -> tuple[np.ndarray, VJ
     return loss, vjp
 
 
-def mse_loss(input, target, reduction: str = "mean"):
+def mse_loss(input, target, reduction: str = "mean", *, size_average=None,
+             reduce=None, weight=None):
     """Mean squared error; same as ``torch.nn.functional.mse_loss``."""
-    return mse_loss_vjp(input, target, reduction)[0]
+    return mse_loss_vjp(input, target, reduction, size_average=size_average,
+                        reduce=reduce, weight=weight)[0]
 
 
-def cross_entropy_vjp(
-    logits, target, reduction: str = "mean"
-) -> tuple[np.ndarray, VJP]:
-    """Softmax cross-entropy, its VJP ``(softmax(z) - onehot(y)) · dℓ / N`` (Ch. 3).
+# --------------------------------------------------------- issue 24: more layers' VJPs
+def leaky_relu_vjp(x, negative_slope: float = 0.01) -> tuple[np.ndarray, VJP]:
+    """LeakyReLU(x) = x for x > 0, a·x otherwise; VJP ``dx = dy ⊙ (1 if x > 0 else a)``
+    (torch's convention at x = 0: the slope a). Same as ``F.leaky_relu``."""
+    x = as_float_array(x, "leaky_relu", "x")
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope,
+                                                          (int, float, np.floating)):
+        raise TypeError(f"leaky_relu: negative_slope must be a number, "
+                        f"got {negative_slope!r}")
+    slope = np.where(x > 0, 1.0, float(negative_slope)).astype(x.dtype)
+    y = x * slope
+    return y, lambda dy: (check_dout(dy, y.shape, "leaky_relu") * slope,)
 
-    logits: (N, C), target: (N,) class indices. ``vjp(dℓ)`` returns ``(dlogits, None)``
-    (no gradient for integer targets).
+
+def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> np.ndarray:
+    """LeakyReLU (see ``leaky_relu_vjp``); ``inplace`` changes nothing in numpy."""
+    return leaky_relu_vjp(x, negative_slope)[0]
+
+
+def silu_vjp(x) -> tuple[np.ndarray, VJP]:
+    """SiLU(x) = x σ(x) (the swish); derivative σ(x) (1 + x (1 - σ(x))), from
+    (x σ)' = σ + x σ(1 - σ). Same as ``F.silu``."""
+    x = as_float_array(x, "silu", "x")
+    s = sigmoid(x)
+    y = x * s
+    deriv = s * (1 + x * (1 - s))
+    return y, lambda dy: (check_dout(dy, y.shape, "silu") * deriv,)
+
+
+def silu(x, inplace: bool = False) -> np.ndarray:
+    """SiLU (see ``silu_vjp``)."""
+    return silu_vjp(x)[0]
+
+
+def _softmax_dim(x: np.ndarray, dim, fn: str) -> int:
+    """torch's legacy implicit dim for ``dim=None``: 0 for 0-, 1- and 3-d input,
+    else 1; otherwise the checked axis."""
+    if dim is None:
+        return 0 if x.ndim in (0, 1, 3) else 1
+    from .._validate import check_axis
+    return check_axis(x, dim, fn)
+
+
+def softmax_vjp(x, dim: int | None = -1) -> tuple[np.ndarray, VJP]:
+    """softmax along ``dim`` and its VJP through the Jacobian diag(p) - p pᵀ:
+    ``dx = p ⊙ (dy - Σ_j dy_j p_j)`` (Chapter 3.3), O(n) per row, never the n x n
+    Jacobian. ``dim=None``: torch's implicit rule (see ``_softmax_dim``)."""
+    x = as_float_array(x, "softmax", "x")
+    ax = _softmax_dim(x, dim, "softmax")
+    p = softmax(x, axis=ax) if x.ndim else np.ones_like(x)
+
+    def vjp(dy):
+        dy = check_dout(dy, p.shape, "softmax")
+        return (p * (dy - (dy * p).sum(axis=ax, keepdims=True)),)
+    return p, vjp
+
+
+def log_softmax_vjp(x, dim: int | None = -1) -> tuple[np.ndarray, VJP]:
+    """log softmax along ``dim`` and its VJP: ∂(x_i - logsumexp x)/∂x_j = δ_ij - p_j,
+    so ``dx = dy - p Σ_i dy_i``."""
+    x = as_float_array(x, "log_softmax", "x")
+    ax = _softmax_dim(x, dim, "log_softmax")
+    y = log_softmax(x, axis=ax) if x.ndim else np.zeros_like(x)
+    p = np.exp(y)
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, "log_softmax")
+        return (dy - p * dy.sum(axis=ax, keepdims=True),)
+    return y, vjp
+
+
+def embedding_vjp(input, weight, padding_idx: int | None = None, max_norm=None,
+                  norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                  sparse: bool = False) -> tuple[np.ndarray, VJP]:
+    """Embedding lookup ``y[...] = weight[input[...]]`` and its VJP.
+
+    input: integer indices of any shape, in [0, num_embeddings); weight
+    (num_embeddings, embedding_dim); y has shape input.shape + (embedding_dim,).
+    A lookup is a product with one-hot rows, y = onehot(input) W, so
+    dW = onehot(input)ᵀ dy: row i of dW is the sum of dy over every position that
+    looked up i (``np.add.at``, a scatter-add). ``padding_idx``: that row gets no
+    gradient (it stays the padding vector). ``scale_grad_by_freq``: row i's
+    gradient is divided by the number of times i occurs in ``input``.
+    ``vjp(dy)`` returns ``(None, dweight)``. ``max_norm`` (torch renormalizes the
+    weight rows *in place* during the forward) and ``sparse`` (a sparse
+    gradient) are refused by name. Same as ``torch.nn.functional.embedding``.
     """
-    fn = "cross_entropy"
-    reduction = _check_reduction(reduction, fn)
-    z, y = _check_logits_target(logits, target, fn)
-    loss = cross_entropy(z, y, reduction)
+    fn = "embedding"
+    if max_norm is not None:
+        raise ValueError(f"{fn}: max_norm={max_norm!r} is not supported (torch "
+                         f"rescales the weight rows in place in the forward)")
+    if sparse:
+        raise ValueError(f"{fn}: sparse=True is not supported (dlmath gradients are "
+                         f"dense arrays)")
+    W = as_float_array(weight, fn, "weight", ndim=2,
+                       layout="(num_embeddings, embedding_dim)")
+    if type(input).__module__.startswith("torch"):
+        raise TypeError(f"{fn}: input must be a numpy array, got a torch.Tensor")
+    idx = np.asarray(input)
+    n = W.shape[0]
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: input must hold integer indices, got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"{fn}: indices must be in [0, {n - 1}], got values in "
+                         f"[{idx.min()}, {idx.max()}]")
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"{fn}: padding_idx must be in [-{n}, {n - 1}], "
+                             f"got {padding_idx}")
+        padding_idx = padding_idx % n
+    y = W[idx]
 
-    def vjp(dl):
-        dl = check_dout(dl, np.shape(loss), fn)
-        g = softmax(z, axis=1)
-        g[np.arange(len(y)), y] -= 1.0                 # p - onehot(y)
-        if reduction == "none":
-            return g * dl[:, None], None
-        return g * (dl / len(y) if reduction == "mean" else dl), None
-    return loss, vjp
+    def vjp(dy):
+        dy = check_dout(dy, y.shape, fn)
+        dW = np.zeros_like(W)
+        flat = idx.reshape(-1)
+        np.add.at(dW, flat, dy.reshape(-1, W.shape[1]))   # dW = onehot(input)ᵀ dy
+        if scale_grad_by_freq:
+            counts = np.bincount(flat, minlength=n)
+            dW /= np.maximum(counts, 1)[:, None]
+        if padding_idx is not None:
+            dW[padding_idx] = 0.0
+        return None, dW
+    return y, vjp
+
+
+def embedding(input, weight, padding_idx: int | None = None, max_norm=None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> np.ndarray:
+    """Embedding lookup (see ``embedding_vjp``)."""
+    return embedding_vjp(input, weight, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse)[0]
+
+
+__all__ += ["leaky_relu", "leaky_relu_vjp", "silu", "silu_vjp", "softmax_vjp",
+            "log_softmax_vjp", "embedding", "embedding_vjp"]

@@ -48,3 +48,16 @@ del _cls
 for _cls in (RNN, LSTM, GRU):
     register(_cls.__name__, _cls)
 del _cls
+# issue 24 (conformance with torch.nn): the layers a course on Chapters 5-9 expects
+from .activation import LeakyReLU, LogSoftmax, SiLU, Softmax  # noqa: E402
+from .attention import TransformerDecoderLayer  # noqa: E402
+from .conv import AdaptiveAvgPool2d, ConvTranspose2d  # noqa: E402
+from .embedding import Embedding  # noqa: E402
+from .norm import BatchNorm2d  # noqa: E402
+
+_NEW = (BatchNorm2d, TransformerDecoderLayer, ConvTranspose2d, AdaptiveAvgPool2d,
+        Embedding, Softmax, LogSoftmax, LeakyReLU, SiLU)
+__all__ += [c.__name__ for c in _NEW]
+for _cls in _NEW:
+    register(_cls.__name__, _cls)
+del _cls

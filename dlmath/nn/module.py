@@ -170,7 +170,11 @@ class Module:
     def _load_torch(self, module) -> "Module":
         """Load a torch module's parameters and buffers (names must match exactly)."""
         state = {k: v for k, v in module.state_dict().items()}
-        self.load_state_dict(state)
+        try:
+            self.load_state_dict(state)
+        except KeyError as e:                  # an attribute dlmath does not mirror
+            raise ValueError(f"{self._name}.from_torch: the torch module's state does "
+                             f"not match this layer's: {e.args[0]}") from None
         self.train(module.training)
         return self
 

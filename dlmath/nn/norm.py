@@ -9,7 +9,7 @@ from .. import functional as F
 from .._validate import check_int, check_positive
 from .module import Module
 
-__all__ = ["BatchNorm1d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
 class BatchNorm1d(Module):
@@ -20,22 +20,28 @@ class BatchNorm1d(Module):
     ``buffers["running_mean"]`` / ``["running_var"]`` with momentum and the
     unbiased variance; ``momentum=None`` uses the cumulative average
     1/num_batches_tracked, as torch does. Evaluation normalizes with the
-    running statistics. Params ``weight`` (γ, ones) and ``bias`` (β, zeros).
+    running statistics. Params ``weight`` (γ, ones) and ``bias`` (β, zeros);
+    ``bias=False`` (keyword-only, as in torch 2.13) keeps γ and drops β.
     """
+
+    _ndim: tuple = (2, 3)
+    _layout = "(N, C) or (N, C, L)"
 
     def __init__(self, num_features: int, eps: float = 1e-5,
                  momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True):
+                 track_running_stats: bool = True, *, bias: bool = True):
         super().__init__()
-        self.num_features = C = check_int(num_features, "BatchNorm1d", "num_features",
-                                          minimum=1)
-        self.eps = check_positive(eps, "BatchNorm1d", "eps")
+        n = self._name
+        self.num_features = C = check_int(num_features, n, "num_features", minimum=1)
+        self.eps = check_positive(eps, n, "eps")
         if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, "
+            raise ValueError(f"{n}: momentum must be in [0, 1] or None, "
                              f"got {momentum}")
         self.momentum, self.track_running_stats = momentum, track_running_stats
         if affine:
-            self._params.update(weight=np.ones(C), bias=np.zeros(C))
+            self._params["weight"] = np.ones(C)
+            if bias:
+                self._params["bias"] = np.zeros(C)
         if track_running_stats:
             self.buffers.update(running_mean=np.zeros(C), running_var=np.ones(C),
                                 num_batches_tracked=np.zeros((), dtype=np.int64))
@@ -43,17 +49,19 @@ class BatchNorm1d(Module):
     @classmethod
     def from_torch(cls, module) -> "BatchNorm1d":
         layer = cls(module.num_features, module.eps, module.momentum, module.affine,
-                    module.track_running_stats)
+                    module.track_running_stats,
+                    bias=getattr(module, "bias", None) is not None)
         return layer._load_torch(module)
 
     def forward(self, x):
-        x = self._input(x, ndim=(2, 3), layout="(N, C) or (N, C, L)")
+        n = self._name
+        x = self._input(x, ndim=self._ndim, layout=self._layout)
         if x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d: x must have C={self.num_features} channels "
+            raise ValueError(f"{n}: x must have C={self.num_features} channels "
                              f"(axis 1), got shape {x.shape}")
         batch_stats = self.training or not self.track_running_stats
         if self.training and x.size // x.shape[1] <= 1:
-            raise ValueError(f"BatchNorm1d: batch statistics need more than 1 value "
+            raise ValueError(f"{n}: batch statistics need more than 1 value "
                              f"per channel in training, got input of shape {x.shape}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
@@ -68,12 +76,25 @@ class BatchNorm1d(Module):
 
         def backward(dy):                        # Chapter 6.4, eq-bn-backward
             dx, dgamma, dbeta = vjp(dy)
-            grads = {} if dgamma is None else {"weight": dgamma, "bias": dbeta}
+            grads = {k: g for k, g in (("weight", dgamma), ("bias", dbeta))
+                     if g is not None}
             return (dx,), grads
         return self._save(y, backward)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalization of (N, C, H, W) images, per channel over N, H and W.
+
+    The same derivation as ``BatchNorm1d`` (Chapter 6.4) with the mean and
+    variance of each channel taken over m = N·H·W values (the running variance
+    gets the unbiased factor m/(m - 1)); torch's ``BatchNorm2d``.
+    """
+
+    _ndim = (4,)
+    _layout = "(N, C, H, W)"
 
 
 class LayerNorm(Module):
