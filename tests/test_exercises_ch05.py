@@ -7,6 +7,7 @@ import torch
 from dlmath import functional as F
 from dlmath import nn
 from dlmath.exercises import ch05
+from exercise_cases import Case, exercise_tests
 from notebook_solutions import solutions
 
 NB = "chapters/05_feedforward_networks/"
@@ -120,29 +121,10 @@ CHECKS = {  # check name: name of the notebook's solution
 }
 
 
-@pytest.mark.parametrize("check", CHECKS)
-def test_check_accepts_the_notebook_solution(check, capsys):
-    getattr(ch05, check)(SOL[CHECKS[check]])
-    assert "✓" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check, k",
-                         [(c, k) for c in CHECKS for k in range(len(WRONG[c]))])
-def test_check_rejects_plausible_wrong_answers(check, k):
-    assert len(WRONG[check]) >= 3
-    with pytest.raises(AssertionError, match="wrong values|shape"):
-        getattr(ch05, check)(WRONG[check][k])
-
-
-@pytest.mark.parametrize("check", CHECKS)
-def test_check_rejects_stub_and_none(check):
-    def stub(*args):
-        raise NotImplementedError()
-
-    with pytest.raises(AssertionError, match="not attempted"):
-        getattr(ch05, check)(stub)
-    with pytest.raises(AssertionError, match="returned None"):
-        getattr(ch05, check)(lambda *args: None)
+TABLE = [Case(getattr(ch05, check), SOL[name], wrong=WRONG[check])
+         for check, name in CHECKS.items()]
+(test_solution_passes, test_stub_fails, test_enough_wrong_answers,
+ test_wrong_answer_fails, test_cheat_is_refused) = exercise_tests(TABLE)
 
 
 def test_vjp_checks_reject_a_stubbed_vjp_and_a_bare_output():

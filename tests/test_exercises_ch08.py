@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dlmath.exercises import ch08
+from tests.exercise_cases import Case, exercise_tests
 from tests.notebook_solutions import solutions
 
 NB = "chapters/08_recurrent_networks/"
@@ -200,28 +201,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("check, name, wrong", CASES, ids=[c[1] for c in CASES])
-def test_check_accepts_the_notebook_solution(check, name, wrong, capsys):
-    check(SOL[name])
-    assert "✓" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check, wrong", [(c, w) for c, _, ws in CASES for w in ws],
-                         ids=[w.__name__ for _, _, ws in CASES for w in ws])
-def test_check_rejects_plausible_mistakes(check, wrong):
-    with pytest.raises(AssertionError, match="wrong values|shape"):
-        check(wrong)
-
-
-@pytest.mark.parametrize("check", [c[0] for c in CASES], ids=[c[1] for c in CASES])
-def test_check_rejects_stub_and_missing_return(check):
-    def stub(*args):
-        raise NotImplementedError()
-
-    with pytest.raises(AssertionError, match="not attempted"):
-        check(stub)
-    with pytest.raises(AssertionError, match="returned None"):
-        check(lambda *args: None)
+TABLE = [Case(check, SOL[name], wrong=wrong) for check, name, wrong in CASES]
+(test_solution_passes, test_stub_fails, test_enough_wrong_answers,
+ test_wrong_answer_fails, test_cheat_is_refused) = exercise_tests(TABLE)
 
 
 def test_by_hand_checks_refuse_torch_and_the_library():
