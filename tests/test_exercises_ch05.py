@@ -39,14 +39,16 @@ def _bound(aug_R=True, normalize=True, square=True, reduce=np.min):
     return perceptron_bound
 
 
-def _residual(skip=True, mask=True, mean_b2=False, transpose_dW1=False):
+def _residual(skip=True, mask=True, mean_b2=False, transpose_dW1=False,
+              at_zero=False):
     def residual_block_vjp(x, W1, b1, W2, b2):
         z = x @ W1.T + b1
         a = np.maximum(z, 0)
         y = x + a @ W2.T + b2
 
         def vjp(dy):
-            dz = (dy @ W2) * ((z > 0) if mask else 1.0)
+            on = (z >= 0) if at_zero else (z > 0)           # relu'(0): torch says 0
+            dz = (dy @ W2) * (on if mask else 1.0)
             dW1 = x.T @ dz if transpose_dW1 else dz.T @ x
             db2 = dy.mean(axis=0) if mean_b2 else dy.sum(axis=0)
             dx = dz @ W1 + (dy if skip else 0.0)
@@ -96,6 +98,7 @@ WRONG = {
         _residual(mask=False),                               # no ReLU mask
         _residual(mean_b2=True),                             # mean over batch, not sum
         _residual(transpose_dW1=True),                       # dW1 transposed
+        _residual(at_zero=True),                             # relu'(0) taken as 1
     ],
     "check_tied_autoencoder_vjp": [
         _tied(enc=False),                                    # only the decoder's use

@@ -180,6 +180,13 @@ def sample_argmax(logits, temperature, u):
     return logits.argmax(axis=1)
 
 
+def sample_no_clamp(logits, temperature, u):     # index V when u > cdf[-1]
+    z = logits / temperature
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return (np.cumsum(p, axis=1) <= u[:, None]).sum(axis=1)
+
+
 def sample_off_by_one(logits, temperature, u):
     return np.maximum(SOL["sample_with_temperature"](logits, temperature, u) - 1, 0)
 
@@ -197,7 +204,8 @@ CASES = [
     (ch08.check_ar_forecast, "ar_forecast",
      [ar_no_intercept, ar_not_recursive, ar_lags_reversed_in_forecast]),
     (ch08.check_sample_with_temperature, "sample_with_temperature",
-     [sample_times_t, sample_no_temperature, sample_argmax, sample_off_by_one]),
+     [sample_times_t, sample_no_temperature, sample_argmax, sample_off_by_one,
+      sample_no_clamp]),
 ]
 
 
