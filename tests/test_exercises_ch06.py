@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from dlmath.exercises import ch06
+from exercise_cases import Case, exercise_tests
 from notebook_solutions import solutions
 
 CH = "chapters/06_training_deep_networks/"
@@ -166,27 +167,10 @@ def _dlmath_cheat(name):
 NAMES = list(NB)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_check_accepts_the_notebook_solution(name, capsys):
-    getattr(ch06, f"check_{name}")(solution(name))
-    assert "✓" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name, k",
-                         [(n, k) for n in NAMES for k in range(len(WRONG[n]))])
-def test_check_rejects_wrong_answer(name, k):
-    assert len(WRONG[name]) >= 3
-    with pytest.raises(AssertionError, match="wrong values|shape"):
-        getattr(ch06, f"check_{name}")(WRONG[name][k])
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_check_rejects_stub_and_none(name):
-    check = getattr(ch06, f"check_{name}")
-    with pytest.raises(AssertionError, match="not attempted"):
-        check(stub)
-    with pytest.raises(AssertionError, match="returned None"):
-        check(lambda *args: None)
+TABLE = [Case(getattr(ch06, f"check_{name}"), solution(name), wrong=WRONG[name])
+         for name in NAMES]
+(test_solution_passes, test_stub_fails, test_enough_wrong_answers,
+ test_wrong_answer_fails, test_cheat_is_refused) = exercise_tests(TABLE)
 
 
 @pytest.mark.parametrize("name", ["leaky_relu_std", "rms_norm_backward",

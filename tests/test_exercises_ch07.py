@@ -4,6 +4,7 @@ import pytest
 
 from dlmath import functional as F
 from dlmath.exercises import ch07
+from exercise_cases import Case, exercise_tests
 from notebook_solutions import solutions
 
 CH = "chapters/07_convolutional_networks/"
@@ -126,24 +127,10 @@ CASES = [
 IDS = [c[0] for c in CASES]
 
 
-@pytest.mark.parametrize("check, solution, wrong", CASES, ids=IDS)
-def test_check_accepts_the_notebook_solution(check, solution, wrong, capsys):
-    getattr(ch07, check)(solution)
-    assert "✓" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check, solution, wrong", CASES, ids=IDS)
-def test_check_rejects_a_stub(check, solution, wrong):
-    with pytest.raises(AssertionError, match="not attempted yet"):
-        getattr(ch07, check)(stub)
-
-
-@pytest.mark.parametrize("check, solution, wrong", CASES, ids=IDS)
-def test_check_rejects_wrong_answers(check, solution, wrong):
-    assert len(wrong) >= 3
-    for fn in wrong:
-        with pytest.raises(AssertionError, match="Exercise 7"):
-            getattr(ch07, check)(fn)
+TABLE = [Case(getattr(ch07, check), solution, wrong=wrong)
+         for check, solution, wrong in CASES]
+(test_solution_passes, test_stub_fails, test_enough_wrong_answers,
+ test_wrong_answer_fails, test_cheat_is_refused) = exercise_tests(TABLE)
 
 
 def test_by_hand_checks_refuse_torch_and_dlmath():

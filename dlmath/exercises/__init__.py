@@ -25,7 +25,8 @@ import numpy as np
 
 from ..check import assert_close, to_numpy
 
-__all__ = ["check_function", "normal_cases", "refuse_calls", "rng"]
+__all__ = ["as_int", "as_result", "check_function", "normal_cases", "refuse_calls",
+           "rng"]
 
 
 def rng(seed: int) -> np.random.Generator:
@@ -60,6 +61,47 @@ def _name(fn: Callable) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
+def _what(x: Any) -> str:
+    """A learner's return value, described: its type, and its shape if any."""
+    shape = getattr(x, "shape", None)
+    if isinstance(x, (list, tuple)):
+        return f"a {type(x).__name__} of {len(x)} items"
+    return f"{type(x).__name__}" + (f" of shape {tuple(shape)}" if shape is not None
+                                    else f" {x!r}"[:60])
+
+
+def as_result(got: Any, shape: tuple, *, title: str, where: str,
+              hint: str = "") -> np.ndarray:
+    """The learner's return value as a real numpy array of ``shape``, or an
+    ``AssertionError`` saying "expected ..., got ..." (never a numpy error)."""
+    hint = f" Hint: {hint}" if hint else ""
+    want = ("a real number" if shape == () else f"a real array of shape {shape}")
+    try:
+        arr = to_numpy(got)
+    except Exception:                    # a ragged list, an object, ...
+        raise AssertionError(f"{title}: {where} returns {_what(got)}: expected "
+                             f"{want}.{hint}") from None
+    if arr.dtype.kind not in "biuf":
+        raise AssertionError(f"{title}: {where} returns {_what(got)} (dtype "
+                             f"{arr.dtype}): expected {want}.{hint}")
+    if arr.shape != tuple(shape):
+        raise AssertionError(f"{title}: {where}: expected shape {tuple(shape)} (the "
+                             f"reference's), got shape {arr.shape}.{hint}")
+    return arr
+
+
+def as_int(got: Any, *, title: str, where: str, hint: str = "") -> int:
+    """The learner's return value as an int, or an ``AssertionError`` saying
+    "expected an integer, got ..." (a float, an array, a string, None)."""
+    arr = got if isinstance(got, np.ndarray) else None
+    if isinstance(got, (int, np.integer)) and not isinstance(got, (bool, np.bool_)):
+        return int(got)
+    if arr is not None and arr.shape == () and arr.dtype.kind in "iu":
+        return int(arr)
+    raise AssertionError(f"{title}: {where} returns {_what(got)}: expected an "
+                         f"integer (an int)." + (f" Hint: {hint}" if hint else ""))
+
+
 def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[Any]], *,
                    title: str, rtol: float, atol: float, hint: str = "") -> None:
     """Compare ``fn(*args)`` with ``reference(*args)`` (torch), case by case.
@@ -86,12 +128,9 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable[Sequence[A
         if got is None:
             raise AssertionError(f"{title}: {_name(fn)} returned None on test case {i} "
                                  f"— did you forget `return`?")
-        got = to_numpy(got)
-        if got.shape != expected.shape:
-            raise AssertionError(
-                f"{title}: on test case {i} (inputs {_describe(args)}) {_name(fn)} "
-                f"returns shape {got.shape} but the reference has shape "
-                f"{expected.shape}." + (f" Hint: {hint}" if hint else ""))
+        got = as_result(got, expected.shape, title=title,
+                        where=f"on test case {i} (inputs {_describe(args)}) "
+                              f"{_name(fn)}", hint=hint)
         try:
             assert_close(got, expected, rtol=rtol, atol=atol, name="your result",
                          against="the torch reference", verbose=False)

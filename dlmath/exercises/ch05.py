@@ -140,6 +140,11 @@ def check_residual_block_vjp(fn, *, seed: int = 53) -> None:
         cases.append((g.standard_normal((n, d)), g.standard_normal((h, d)),
                       g.standard_normal(h), g.standard_normal((d, h)),
                       g.standard_normal(d)))
+    # pre-activations exactly 0 (zero rows of x, zero b1): relu'(0) = 0, as in torch
+    x0 = g.standard_normal((4, 3))
+    x0[[0, 2]] = 0.0
+    cases.append((x0, g.standard_normal((5, 3)), np.zeros(5), g.standard_normal((3, 5)),
+                  g.standard_normal(3)))
     _check_vjp_exercise(fn, ref, cases, title="Exercise 5.3 residual_block_vjp",
                         names=["dx", "dW1", "db1", "dW2", "db2"], g=g,
                         hint="x reaches y along two paths (the skip and the branch): "

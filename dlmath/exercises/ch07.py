@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..check import to_numpy, to_torch
-from . import check_function, refuse_calls, rng
+from . import as_int, check_function, refuse_calls, rng
 
 # torch, dlmath's conv layers and the library convolutions: refused by object.
 _CONV = ("torch", "dlmath.functional", "dlmath.nn", "numpy.convolve", "numpy.correlate",
@@ -58,7 +58,9 @@ def check_output_size(fn, *, seed: int = 71) -> None:
         w = torch.zeros(1, 1, k, 1, dtype=torch.float64, device=dev)
         y = torch.nn.functional.conv2d(x, w, None, (s, 1), (p, 0), (d, 1))
         expected = y.shape[2]
-        got = _attempt(fn, (n, k, s, p, d), title)
+        got = as_int(_attempt(fn, (n, k, s, p, d), title), title=title,
+                     where=f"for n={n}, k={k}, stride={s}, padding={p}, dilation={d} "
+                           f"your function")
         if got != expected:
             raise AssertionError(
                 f"{title}: for n={n}, k={k}, stride={s}, padding={p}, dilation={d} "
@@ -180,11 +182,13 @@ def check_receptive_field(fn, *, seed: int = 75) -> None:
                         int(g.integers(1, 3))) for _ in range(L)])
     for i, layers in enumerate(stacks, 1):
         expected = _measured_receptive_field(layers, torch)
-        got = _attempt(fn, ([tuple(t) for t in layers],), title)
-        if int(np.asarray(got)) != expected:
+        got = as_int(_attempt(fn, ([tuple(t) for t in layers],), title), title=title,
+                     where=f"for layers (k, s, d) = {layers} your function")
+        if got != expected:
             raise AssertionError(
                 f"{title}: for layers (k, s, d) = {layers} the output sees {expected} "
-                f"input pixels per side (measured with autograd), yours says {got}. "
+                f"input pixels along each axis (measured with autograd), yours says "
+                f"{got}. "
                 f"Hint: track, layer by layer, how many input pixels lie between two "
                 f"neighbouring outputs, and what one more kernel tap adds")
     print(f"✓ {title}: matches the receptive field measured by autograd on all "

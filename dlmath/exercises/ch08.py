@@ -233,6 +233,19 @@ def check_ar_forecast(fn, *, seed: int = 85) -> None:
 
 
 # --------------------------------------------------------------------------- notebook 4
+def _rounding_case(g):
+    """Rows whose float64 cdf ends just below 1 and u = the largest float < 1:
+    the count of cdf entries <= u is then V, one past the last index."""
+    u = np.nextafter(1.0, 0.0)
+    rows = []
+    while len(rows) < 16:
+        z = g.standard_normal((256, 7))
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        rows.extend(z[np.cumsum(p, axis=1)[:, -1] < u])
+    return np.array(rows[:16]), 1.0, np.full(16, u)
+
+
 def check_sample_with_temperature(fn, *, seed: int = 86) -> None:
     """Exercise 8.6: inverse-CDF sampling from softmax(logits / temperature)."""
     import torch
@@ -260,7 +273,8 @@ def check_sample_with_temperature(fn, *, seed: int = 86) -> None:
     cases = [(g.standard_normal((200, 5)), 1.0, g.random(200)),
              (2 * g.standard_normal((200, 8)), 0.3, g.random(200)),
              (g.standard_normal((200, 4)), 4.0, g.random(200)),
-             (np.array([[0.0, 0.0, 0.0]]), 1.0, np.array([0.5]))]
+             (np.array([[0.0, 0.0, 0.0]]), 1.0, np.array([0.5])),
+             _rounding_case(g)]
     hint = ("p = softmax(logits / temperature) (subtract the max first); the sample "
             "is the number of cumulative probabilities <= u")
     check_function(as_float, ref, cases, title=title, rtol=0, atol=0.5,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..check import assert_close, to_torch
-from . import check_function, refuse_calls, rng
+from . import as_result, check_function, refuse_calls, rng
 
 __all__ = ["check_attention_scale_grad", "check_sliding_window_mask",
            "check_grouped_query_attention", "check_pe_dot", "check_rotary_half",
@@ -154,11 +154,12 @@ def check_pe_dot(fn, *, seed: int = 94) -> None:
         P = pe(200, d)
         p = torch.arange(50, 150, 7, device=dev)
         ref = (P[p] * P[p + k]).sum(dim=1)          # one dot product per position p
-        if np.size(got) != 1:
-            raise AssertionError(f"{title}: return one number (the dot product), got "
-                                 f"shape {np.shape(got)} on test case {i}")
+        if not isinstance(got, str) and np.size(got) == 1:
+            got = np.asarray(got).reshape(())            # 3.2, [3.2], array(3.2)
+        got = as_result(got, (), title=title,
+                        where=f"on test case {i} (k={k}, d={d}) your function")
         try:
-            mine = np.full(len(p), float(np.asarray(got).reshape(())))
+            mine = np.full(len(p), float(got.reshape(())))
             assert_close(mine, ref, rtol=1e-9, atol=1e-9, name="your PE_p · PE_(p+k)",
                          against="torch's encodings", verbose=False)
         except AssertionError as exc:
