@@ -133,7 +133,8 @@ def check_weighted_optimal_discriminator(fn, *, seed: int = 104) -> None:
             (grad,) = torch.autograd.grad(v, a, create_graph=True)
             (hess,) = torch.autograd.grad(grad.sum(), a)
             a = (a - grad / hess).detach().requires_grad_(True)
-        assert float(grad.abs().max()) < 1e-10, "reference Newton did not converge"
+        assert float(grad.detach().abs().max()) < 1e-10, \
+            "reference Newton did not converge"
         return torch.sigmoid(a).detach()
 
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
