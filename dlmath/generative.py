@@ -290,48 +290,55 @@ def _check_coupling(x, mask, fn, xname):
     return x, mm
 
 
-def _st(s_net, t_net, xm, x, fn):
-    s, t = s_net(xm), t_net(xm)
-    for name, v in (("s_net", s), ("t_net", t)):
+def _st(st_net, xm, x, fn):
+    if not callable(st_net):
+        raise TypeError(f"{fn}: st_net must be callable, got {type(st_net).__name__}")
+    out = st_net(xm)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"{fn}: st_net must return a pair (s, t), got "
+                        f"{type(out).__name__}")
+    s, t = out
+    for name, v in (("s", s), ("t", t)):
         if tuple(v.shape) != tuple(x.shape):
-            raise ValueError(f"{fn}: {name} must return the input's shape "
+            raise ValueError(f"{fn}: st_net must return {name} of the input's shape "
                              f"{tuple(x.shape)}, got {tuple(v.shape)}")
     return s, t
 
 
-def coupling_forward(x, mask, s_net: Callable[[Any], Any],
-                     t_net: Callable[[Any], Any]) -> tuple[Any, Any]:
+def coupling_forward(x, mask, st_net: Callable[[Any], tuple[Any, Any]]
+                     ) -> tuple[Any, Any]:
     """A RealNVP affine coupling y = f(x) and log|det ∂y/∂x|, eq. (eq-flow-coupling).
 
-    With b = mask (1 = passed through): ``y = b x + (1 - b) (x exp(s(b x)) +
-    t(b x))``, and since ∂y/∂x is triangular (after sorting coordinates by b),
-    ``log|det| = Σ_j (1 - b_j) s_j(b x)`` per row. x: (N, D) numpy array or torch
-    tensor; mask: (D,) of 0s and 1s (both kinds present); s_net, t_net map (N, D)
-    to (N, D). Returns y (N, D) and logdet (N,).
+    With b = mask (1 = passed through) and ``(s, t) = st_net(b x)``:
+    ``y = b x + (1 - b) (x exp(s) + t)``, and since ∂y/∂x is triangular (after
+    sorting coordinates by b), ``log|det| = Σ_j (1 - b_j) s_j`` per row.
+    x: (N, D) numpy array or torch tensor; mask: (D,) of 0s and 1s (both kinds
+    present); st_net maps (N, D) to a pair of (N, D) arrays (one network may
+    compute both). Returns y (N, D) and logdet (N,).
     """
     fn = "coupling_forward"
     x, b = _check_coupling(x, mask, fn, "x")
     lib = _lib(x)
     xm = x * b
-    s, t = _st(s_net, t_net, xm, x, fn)
+    s, t = _st(st_net, xm, x, fn)
     s, t = s * (1 - b), t * (1 - b)      # the masked coordinates pass unchanged
     y = xm + (1 - b) * (x * lib.exp(s) + t)
     return y, s.sum(1) if lib is not np else s.sum(axis=1)
 
 
-def coupling_inverse(y, mask, s_net: Callable[[Any], Any],
-                     t_net: Callable[[Any], Any]) -> tuple[Any, Any]:
+def coupling_inverse(y, mask, st_net: Callable[[Any], tuple[Any, Any]]
+                     ) -> tuple[Any, Any]:
     """The inverse of ``coupling_forward``: x = f⁻¹(y) and log|det ∂x/∂y| (N,).
 
     ``b y`` equals ``b x``, so s and t are recomputed from it, and
-    ``x = b y + (1 - b) (y - t(b y)) exp(-s(b y))``; the log-det is minus the
-    forward one. Same shapes as ``coupling_forward``.
+    ``x = b y + (1 - b) (y - t) exp(-s)``; the log-det is minus the forward
+    one. Same shapes as ``coupling_forward``.
     """
     fn = "coupling_inverse"
     y, b = _check_coupling(y, mask, fn, "y")
     lib = _lib(y)
     ym = y * b
-    s, t = _st(s_net, t_net, ym, y, fn)
+    s, t = _st(st_net, ym, y, fn)
     s, t = s * (1 - b), t * (1 - b)
     x = ym + (1 - b) * (y - t) * lib.exp(-s)
     return x, -(s.sum(1) if lib is not np else s.sum(axis=1))

@@ -147,13 +147,15 @@ def test_ddpm_step_is_the_posterior_mean_plus_noise():
 
 
 # ---------------------------------------------------------------------- coupling
-def _nets(D_, seed):
+def _net(D_, seed):
     torch.manual_seed(seed)
-    s = torch.nn.Sequential(torch.nn.Linear(D_, 8), torch.nn.Tanh(),
-                            torch.nn.Linear(8, D_)).double()
-    t = torch.nn.Sequential(torch.nn.Linear(D_, 8), torch.nn.Tanh(),
-                            torch.nn.Linear(8, D_)).double()
-    return s, t
+    net = torch.nn.Sequential(torch.nn.Linear(D_, 8), torch.nn.Tanh(),
+                              torch.nn.Linear(8, 2 * D_)).double()
+
+    def st(v):
+        h = net(v)
+        return torch.tanh(h[:, :D_]), h[:, D_:]
+    return st
 
 
 @settings(max_examples=25, deadline=None)
@@ -163,27 +165,25 @@ def test_coupling_logdet_matches_autograd_jacobian_and_inverts(D_, n, seed, data
     mask = np.array(data.draw(st.lists(st.integers(0, 1), min_size=D_, max_size=D_)))
     if mask.all() or not mask.any():
         mask[0] = 1 - mask[0]
-    s, t = _nets(D_, seed)
+    stn = _net(D_, seed)
     x = data.draw(float_arrays((n, D_), -3, 3))
-    y, logdet = G.coupling_forward(tt(x), mask, s, t)
+    y, logdet = G.coupling_forward(tt(x), mask, stn)
     for i in range(n):
         J = torch.autograd.functional.jacobian(
-            lambda v: G.coupling_forward(v[None], mask, s, t)[0][0], tt(x[i]))
+            lambda v: G.coupling_forward(v[None], mask, stn)[0][0], tt(x[i]))
         close(logdet[i], torch.linalg.slogdet(J)[1], rtol=1e-10, atol=1e-10)
-    xb, logdet_inv = G.coupling_inverse(y, mask, s, t)
+    xb, logdet_inv = G.coupling_inverse(y, mask, stn)
     close(xb, tt(x), rtol=1e-12, atol=1e-12)
     close(logdet_inv, -logdet)
-    # numpy in, numpy out: the same numbers
-    def snp(v):
-        return s(tt(v)).detach().numpy()
 
-    def tnp(v):
-        return t(tt(v)).detach().numpy()
+    def st_np(v):                  # numpy in, numpy out: the same numbers
+        s_, t_ = stn(tt(v))
+        return s_.detach().numpy(), t_.detach().numpy()
 
-    y_np, ld_np = G.coupling_forward(x, mask, snp, tnp)
+    y_np, ld_np = G.coupling_forward(x, mask, st_np)
     close(y_np, y)
     close(ld_np, logdet)
-    close(G.coupling_inverse(y_np, mask, snp, tnp)[0], x)
+    close(G.coupling_inverse(y_np, mask, st_np)[0], x)
 
 
 # ---------------------------------------------------------------------- bad input
@@ -239,7 +239,7 @@ def test_bad_inputs_raise_clear_errors():
         G.ddpm_step(ones, ones, 2.0, ones, sch)
 
     def ident(v):
-        return 0 * v
+        return 0 * v, 0 * v
 
     for mask, msg in [(np.array([1, 0]), r"mask must have shape \(D,\) = \(3,\)"),
                       (np.ones((3, 1)), "mask must have shape"),
@@ -247,12 +247,17 @@ def test_bad_inputs_raise_clear_errors():
                       (np.array([1, 1, 1]), "some coordinates"),
                       (np.array([0, 0, 0]), "some coordinates")]:
         with pytest.raises(ValueError, match=msg):
-            G.coupling_forward(ones, mask, ident, ident)
+            G.coupling_forward(ones, mask, ident)
         with pytest.raises(ValueError, match=msg):
-            G.coupling_inverse(ones, mask, ident, ident)
+            G.coupling_inverse(ones, mask, ident)
+    m = np.array([1, 0, 1])
     with pytest.raises(ValueError, match=r"x must have 2 dims"):
-        G.coupling_forward(np.ones(3), np.array([1, 0, 1]), ident, ident)
-    with pytest.raises(ValueError, match="s_net must return"):
-        G.coupling_forward(ones, np.array([1, 0, 1]), lambda v: v[:, :2], ident)
+        G.coupling_forward(np.ones(3), m, ident)
+    with pytest.raises(ValueError, match="st_net must return s of the input's shape"):
+        G.coupling_forward(ones, m, lambda v: (v[:, :2], v))
+    with pytest.raises(TypeError, match="pair"):
+        G.coupling_forward(ones, m, lambda v: v)
+    with pytest.raises(TypeError, match="callable"):
+        G.coupling_forward(ones, m, None)
     with pytest.raises(ValueError, match=r"float \(N, D\) tensor"):
-        G.coupling_forward(torch.ones(3), np.array([1, 0, 1]), ident, ident)
+        G.coupling_forward(torch.ones(3), m, ident)
