@@ -48,3 +48,10 @@ del _cls
 for _cls in (RNN, LSTM, GRU):
     register(_cls.__name__, _cls)
 del _cls
+
+# Chapter 11 (graphs): GCNConv, GATConv, twins of torch_geometric.nn's
+from .graph import GATConv, GCNConv  # noqa: E402
+
+__all__ += ["GCNConv", "GATConv"]
+register("GCNConv", GCNConv)
+register("GATConv", GATConv)
