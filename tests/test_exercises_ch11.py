@@ -11,8 +11,8 @@ from tests.notebook_solutions import check_calls, solutions
 NB = "chapters/11_graphs_geometric/"
 NOTEBOOKS = [NB + "01_graphs_as_matrices.ipynb",
              NB + "02_spectral_to_message_passing.ipynb",
-             NB + "03_learning_on_graphs.ipynb"]
-M1, M2, M3 = (solutions(p) for p in NOTEBOOKS)
+             NB + "03_learning_on_graphs.ipynb", NB + "04_symmetry.ipynb"]
+M1, M2, M3, M4 = (solutions(p) for p in NOTEBOOKS)
 
 
 def stub(*args):
@@ -138,6 +138,25 @@ def limit_matrix_power(A, X):                  # right, but not in closed form
     return np.linalg.matrix_power(At / At.sum(1, keepdims=True), 3000) @ X
 
 
+def average_transpose(M):                      # symmetrizes: a different group
+    return (M + M.T) / 2
+
+
+def average_diagonal_only(M):                  # keeps a, drops the off-diagonal c
+    return np.trace(M) / len(M) * np.eye(len(M))
+
+
+def average_all_entries(M):                    # one mean for every entry
+    return np.full(M.shape, M.mean())
+
+
+def average_brute_force(M):                    # right, but enumerates n! terms
+    import itertools
+    n = len(M)
+    Ps = [np.eye(n)[list(p)] for p in itertools.permutations(range(n))]
+    return sum(P @ M @ P.T for P in Ps) / len(Ps)
+
+
 CASES = [
     (ch11.check_incidence_matrix, M1["incidence_matrix"],
      [incidence_unsigned, incidence_weight_not_root, incidence_transposed,
@@ -152,6 +171,9 @@ CASES = [
       edge_grad_transposed_G]),
     (ch11.check_rw_smoothing_limit, M3["rw_smoothing_limit"],
      [limit_uniform, limit_symmetric, limit_no_self_loops, limit_matrix_power]),
+    (ch11.check_group_average, M4["group_average"],
+     [average_transpose, average_diagonal_only, average_all_entries,
+      average_brute_force]),
 ]
 
 

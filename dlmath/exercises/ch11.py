@@ -15,7 +15,7 @@ from ..check import to_torch
 from . import check_function, refuse_calls, rng
 
 __all__ = ["check_incidence_matrix", "check_kpq_sym_spectrum", "check_gcn_propagation",
-           "check_gcn_edge_grad", "check_rw_smoothing_limit"]
+           "check_gcn_edge_grad", "check_rw_smoothing_limit", "check_group_average"]
 
 
 def _undirected(g: np.random.Generator, n: int, p: float, weighted: bool,
@@ -215,3 +215,33 @@ def check_rw_smoothing_limit(fn, *, seed: int = 115) -> None:
     check_function(fn, ref, cases, title=title, rtol=1e-8, atol=1e-10,
                    hint="D̃^-1 Ã is similar to the symmetric D̃^-1/2 Ã D̃^-1/2; "
                         "its top left and right eigenvectors differ")
+
+
+# ---------------------------------------------------------------------- Exercise 11.6
+def check_group_average(fn, *, seed: int = 116) -> None:
+    """Exercise 11.6: the average of P M Pᵀ over all n! permutation matrices P.
+
+    The reference averages over every permutation explicitly in torch (n <= 5);
+    the learner's closed form may not enumerate permutations.
+    """
+    import itertools
+
+    import torch
+
+    title = "Exercise 11.6 group_average"
+    refuse_calls(fn, ("torch", "permutations", "itertools", "permutation"),
+                 title=title, why="find the closed form instead of averaging n! terms")
+    g = rng(seed)
+    cases = [(g.standard_normal((n, n)),) for n in (1, 2, 3, 4, 5)]
+    cases.append((np.triu(g.standard_normal((4, 4))),))    # far from symmetric
+
+    def ref(M):
+        n = M.shape[0]
+        Mt, eye = to_torch(M), torch.eye(n, dtype=torch.float64,
+                                         device=to_torch(M).device)
+        Ps = torch.stack([eye[list(p)] for p in itertools.permutations(range(n))])
+        return (Ps @ Mt @ Ps.transpose(1, 2)).mean(0)
+
+    check_function(fn, ref, cases, title=title, rtol=1e-10, atol=1e-12,
+                   hint="a relabelling moves diagonal entries to diagonal entries "
+                        "and off-diagonal ones to off-diagonal ones, uniformly")
