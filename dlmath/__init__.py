@@ -36,3 +36,8 @@ __all__ = [
     "linalg", "optim", "nn", "probability"
 ]
 __version__ = "0.1.0"
+
+# Chapter 11 (graphs): Laplacians, stochastic block models, spectral clustering
+from . import graph  # noqa: E402
+
+__all__ += ["graph"]
