@@ -40,3 +40,8 @@ __all__ = [
 ]
 __all__ += ["generative"]  # Chapter 10
 __version__ = "0.1.0"
+
+# Chapter 11 (graphs): Laplacians, stochastic block models, spectral clustering
+from . import graph  # noqa: E402
+
+__all__ += ["graph"]

@@ -25,3 +25,9 @@ from .recurrent import *  # noqa: F401,F403
 
 __all__ = (basic.__all__ + dense.__all__ + conv.__all__ + recurrent.__all__
            + attention.__all__)
+
+# Chapter 11 (graphs): gcn_norm, gcn_conv(_vjp), gat_conv(_vjp), gcn_adjacency
+from . import graph  # noqa: E402
+from .graph import *  # noqa: F401,F403,E402
+
+__all__ = __all__ + graph.__all__

@@ -61,3 +61,10 @@ __all__ += [c.__name__ for c in _NEW]
 for _cls in _NEW:
     register(_cls.__name__, _cls)
 del _cls
+
+# Chapter 11 (graphs): GCNConv, GATConv, twins of torch_geometric.nn's
+from .graph import GATConv, GCNConv  # noqa: E402
+
+__all__ += ["GCNConv", "GATConv"]
+register("GCNConv", GCNConv)
+register("GATConv", GATConv)
