@@ -57,8 +57,22 @@ def _target_column(out, target, fn: str):
     if out.ndim != 2:
         raise ValueError(f"{fn}: with target=..., the model must output (N, C), "
                          f"got shape {tuple(out.shape)}")
-    idx = np.broadcast_to(np.asarray(target), (out.shape[0],))
-    return out[np.arange(out.shape[0]), idx]
+    return out[np.arange(out.shape[0]), _targets(target, out.shape[0], fn)]
+
+
+def _targets(target, B: int, fn: str) -> np.ndarray:
+    """One class index per row. A batch of k copies of N examples is copy-major
+    (rows c N ... c N + N - 1 are copy c), as every method here builds it: N
+    targets are tiled k times."""
+    t = np.atleast_1d(np.asarray(target))
+    if t.ndim != 1 or t.dtype.kind not in "iu":
+        raise ValueError(f"{fn}: target must be an int or a 1-d array of ints, "
+                         f"got {t.dtype} of shape {t.shape}")
+    if len(t) == 1 or len(t) == B:
+        return np.broadcast_to(t, (B,)).copy()
+    if B % len(t):
+        raise ValueError(f"{fn}: {len(t)} targets for a batch of {B} rows")
+    return np.tile(t, B // len(t))
 
 
 def torch_model(module, target: int | Sequence[int] | None = None, *,
@@ -108,8 +122,7 @@ def nn_model(module, target: int | Sequence[int] | None = None) -> Model:
         if target is None:
             dout[...] = 1.0
         else:
-            idx = np.broadcast_to(np.asarray(target), (out.shape[0],))
-            dout[np.arange(out.shape[0]), idx] = 1.0
+            dout[np.arange(out.shape[0]), _targets(target, len(out), "nn_model")] = 1.0
         return np.asarray(module.backward(dout))
 
     return forward, gradient
@@ -214,9 +227,9 @@ def smoothgrad(model: Model, x: np.ndarray, *, stdev: float = 0.1,
     n = noise.shape[1]
     if n < 1:
         raise ValueError(f"{fn}: n_samples must be >= 1, got {n}")
-    X = (x[:, None] + noise).reshape(-1, *x.shape[1:])
+    X = (x[None] + np.swapaxes(noise, 0, 1)).reshape(-1, *x.shape[1:])  # copy-major
     scores(model, X, fn)
-    g = _grads(model, X, fn).reshape(noise.shape)
+    g = np.swapaxes(_grads(model, X, fn).reshape(n, *x.shape), 0, 1)  # (N, n, ...)
     if abs:
         g = np.abs(g)
     mean = g.mean(axis=1)
