@@ -498,29 +498,18 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # ----------------------------------------------------------------- models to explain
-def digits_cnn(*, epochs: int = 20, seed: int = 0, width: int = 8):
-    """The Chapter 7 style CNN on the 8x8 digits, trained for a fixed number of epochs.
-
-    conv(1→w, 3x3) - ReLU - maxpool 2 - conv(w→2w, 3x3) - ReLU - maxpool 2 -
-    linear(8w → 10), Adam (lr 1e-2, batch 64) in float32, then returned in
-    float64 (``.double()``, eval mode) with the data split of
-    ``dlmath.data.load_digits(images=True)``: ``(model, split, test_accuracy)``.
-    Images are (N, 1, 8, 8).
-    """
+def _train_digits(model, images: bool, epochs: int, seed: int, fn: str):
+    """Adam (lr 1e-2, batch 64, float32) for ``epochs`` epochs on the digits; the
+    model comes back in float64 and eval mode, with the split and test accuracy."""
     import torch
 
     from .data import load_digits
 
-    check_int(epochs, "digits_cnn", "epochs", minimum=0)
-    split = load_digits(images=True)
-    Xtr = torch.tensor(split.X_train[:, None], dtype=torch.float32)
+    check_int(epochs, fn, "epochs", minimum=0)
+    split = load_digits(images=images)
+    Xtr = torch.tensor(split.X_train[:, None] if images else split.X_train,
+                       dtype=torch.float32)
     ytr = torch.tensor(split.y_train)
-    torch.manual_seed(seed)
-    w = width
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, w, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(w, 2 * w, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(8 * w, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     g = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
@@ -529,6 +518,43 @@ def digits_cnn(*, epochs: int = 20, seed: int = 0, width: int = 8):
             torch.nn.functional.cross_entropy(model(Xtr[idx]), ytr[idx]).backward()
             opt.step()
     model = model.double().eval()
+    Xte = torch.tensor(split.X_test[:, None] if images else split.X_test)
     with torch.no_grad():
-        pred = model(torch.tensor(split.X_test[:, None])).argmax(1).numpy()
+        pred = model(Xte).argmax(1).numpy()
     return model, split, float((pred == split.y_test).mean())
+
+
+def digits_cnn(*, epochs: int = 20, seed: int = 0, width: int = 8):
+    """The Chapter 7 style CNN on the 8x8 digits, trained for a fixed number of epochs.
+
+    conv(1→w, 3x3) - ReLU - maxpool 2 - conv(w→2w, 3x3) - ReLU - maxpool 2 -
+    linear(8w → 10), trained by Adam (lr 1e-2, batch 64) in float32 and returned
+    in float64, eval mode, with the split of ``dlmath.data.load_digits(images=True)``:
+    ``(model, split, test_accuracy)``. Inputs are (N, 1, 8, 8).
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    w = check_int(width, "digits_cnn", "width", minimum=1)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, w, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(w, 2 * w, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(8 * w, 10))
+    return _train_digits(model, True, epochs, seed, "digits_cnn")
+
+
+def digits_mlp(*, epochs: int = 30, seed: int = 0, hidden: int = 32,
+               activation: str = "tanh"):
+    """A one-hidden-layer MLP (64 → hidden → 10) on the flat digits, ``activation``
+    ``"tanh"`` (smooth) or ``"relu"``; trained as ``digits_cnn``. Inputs (N, 64)."""
+    import torch
+
+    acts = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
+    if activation not in acts:
+        raise ValueError(f"digits_mlp: activation must be 'tanh' or 'relu', "
+                         f"got {activation!r}")
+    torch.manual_seed(seed)
+    h = check_int(hidden, "digits_mlp", "hidden", minimum=1)
+    model = torch.nn.Sequential(torch.nn.Linear(64, h), acts[activation](),
+                                torch.nn.Linear(h, 10))
+    return _train_digits(model, False, epochs, seed, "digits_mlp")
