@@ -213,6 +213,7 @@ def smoothgrad(model: Model, x: np.ndarray, *, stdev: float = 0.1,
     """
     fn = "smoothgrad"
     x = _batch(x, fn)
+    scores(model, x, fn)          # one score per example (targets match the batch)
     if noise is None:
         n = check_int(n_samples, fn, "n_samples", minimum=1)
         check_positive(stdev, fn, "stdev")
@@ -302,6 +303,7 @@ def integrated_gradients(model: Model, x: np.ndarray, baseline: Any = None, *,
     x = _batch(x, fn)
     b = _baseline(baseline, x, fn)
     n = check_int(n_steps, fn, "n_steps", minimum=1)
+    scores(model, x, fn)          # one score per example (targets match the batch)
     alphas, weights = quadrature(method, n, float32=float32)
     X = (b[None] + alphas.reshape(-1, *[1] * x.ndim) * (x - b)[None])
     X = X.reshape(-1, *x.shape[1:])                      # (n N, *shape), step-major
@@ -408,6 +410,7 @@ def shapley_exact(model: Model, x: np.ndarray, baseline: Any = 0.0, *,
     x = _batch(x, fn)
     b = _baseline(baseline, x, fn)
     mask, M = _players(x, feature_mask, fn)
+    scores(model, x, fn)          # one score per example (targets match the batch)
     if M > max_players:
         raise ValueError(f"{fn}: {M} players need 2^{M} evaluations per example; "
                          f"raise max_players (now {max_players}) or use "
@@ -443,6 +446,7 @@ def shapley_sampled(model: Model, x: np.ndarray, baseline: Any = 0.0, *,
     x = _batch(x, fn)
     b = _baseline(baseline, x, fn)
     mask, M = _players(x, feature_mask, fn)
+    scores(model, x, fn)          # one score per example (targets match the batch)
     if permutations is None:
         n = check_int(n_samples, fn, "n_samples", minimum=1)
         g = np.random.default_rng() if rng is None else rng
