@@ -124,3 +124,136 @@ def check_ring_allreduce_time(fn, *, seed: int = 132) -> None:
                 f"what one step costs when all workers send a chunk at once") from None
     print(f"✓ {title}: matches the message count of the simulated ring on all "
           f"{len(cases)} test cases")
+
+
+# --------------------------------------------------------------------- Exercise 13.3
+_FORMATS = {  # name: (exponent bits, fraction bits); all IEEE-like (with inf, subnormals)
+    "float16": (5, 10), "bfloat16": (8, 7), "float32": (8, 23), "float64": (11, 52),
+    "float8_e5m2": (5, 2)}
+
+
+def check_float_format(fn, *, seed: int = 133) -> None:
+    """Exercise 13.3: (unit roundoff, largest finite, smallest normal) from the bits.
+
+    Compared with ``torch.finfo`` (u = eps / 2) for float16, bfloat16, float32,
+    float64 and float8_e5m2, in an order drawn from ``seed``.
+    """
+    import torch
+
+    title = "Exercise 13.3 float_format"
+    names = list(_FORMATS)
+    order = rng(seed).permutation(len(names))
+    for i, j in enumerate(order, 1):
+        name = names[j]
+        e, t = _FORMATS[name]
+        fi = torch.finfo(getattr(torch, name))
+        ref = np.array([fi.eps / 2, fi.max, fi.tiny], dtype=np.float64)
+        got = _array(_call(fn, title, e, t), title,
+                     "(unit roundoff, largest finite, smallest normal)", (3,), i)
+        try:
+            assert_close(got, ref, rtol=1e-12, atol=0, name="your (u, max, tiny)",
+                         against=f"torch.finfo({name})", verbose=False)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{title}: wrong values for {name} ({e} exponent bits, {t} fraction "
+                f"bits), test case {i}: {exc}. Hint: round to nearest loses at most "
+                f"half a unit in the last place; the largest exponent pattern is "
+                f"reserved for inf and NaN") from None
+    print(f"✓ {title}: matches torch.finfo on all {len(order)} formats")
+
+
+# --------------------------------------------------------------------- Exercise 13.4
+def check_online_softmax_update(fn, *, seed: int = 134) -> None:
+    """Exercise 13.4: one online-softmax update (m, l, x_block) -> (m', l').
+
+    The learner's update is folded over the blocks of each case, from
+    m = -inf, l = 0; the result is compared with torch's row maximum and
+    log-sum-exp (m + log l). Cases include a maximum that arrives late (the
+    rescaling matters) and scores too large for exp.
+    """
+    import torch
+
+    from . import refuse_calls
+
+    title = "Exercise 13.4 online_update"
+    refuse_calls(fn, ("torch", "online_softmax_stats", "logsumexp", "softmax"),
+                 title=title, why="the update is written by hand in numpy")
+    g = rng(seed)
+    cases = []
+    for r, n, b, scale in [(3, 12, 4, 1.0), (4, 50, 7, 30.0), (2, 9, 1, 5.0),
+                           (5, 33, 33, 2.0), (3, 40, 8, 400.0)]:
+        x = g.standard_normal((r, n)) * scale
+        x[:, -b:] += 3 * scale                          # the maximum arrives late
+        cases.append((x, b))
+    for i, (x, b) in enumerate(cases, 1):
+        m = np.full(x.shape[0], -np.inf)
+        l = np.zeros(x.shape[0])
+        for j in range(0, x.shape[1], b):
+            out = _call(fn, title, m.copy(), l.copy(), x[:, j:j + b].copy())
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise AssertionError(f"{title}: expected a pair (m, l), got "
+                                     f"{type(out).__name__} on test case {i}")
+            m = _array(out[0], title, "m", (x.shape[0],), i)
+            l = _array(out[1], title, "l", (x.shape[0],), i)
+        tx = to_torch(x)
+        try:
+            assert_close(m, tx.max(dim=1).values, rtol=0, atol=0, name="your m",
+                         against="torch max", verbose=False)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lse = m + np.log(l)
+            assert_close(lse, torch.logsumexp(tx, dim=1), rtol=1e-12, atol=1e-12,
+                         name="your m + log l", against="torch.logsumexp",
+                         verbose=False)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{title}: wrong running statistics after all blocks of test case {i}"
+                f" (rows {x.shape[0]}, length {x.shape[1]}, blocks of {b}): {exc}. "
+                f"Hint: when the maximum grows, every term already in l was "
+                f"measured from the old maximum") from None
+    print(f"✓ {title}: folded over the blocks, matches torch's max and logsumexp "
+          f"on all {len(cases)} test cases")
+
+
+# --------------------------------------------------------------------- Exercise 13.5
+def check_merge_attention(fn, *, seed: int = 135) -> None:
+    """Exercise 13.5: attention over K1 ∪ K2 from the two partial results.
+
+    Partial results come from torch (SDPA and logsumexp of the scaled scores);
+    the reference is SDPA over the concatenated keys and values.
+    """
+    import torch
+
+    from . import refuse_calls
+
+    title = "Exercise 13.5 merge_attention"
+    refuse_calls(fn, ("torch", "tiled_attention", "merge_attention",
+                      "scaled_dot_product_attention"),
+                 title=title, why="the merge is written by hand in numpy")
+    g = rng(seed)
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    for i, (lead, L, S1, S2, d, amp) in enumerate(
+            [((), 3, 4, 5, 2, 1.0), ((2, 3), 5, 7, 2, 4, 1.0), ((1,), 4, 1, 6, 3, 40.0),
+             ((2,), 6, 8, 8, 4, 3.0), ((), 2, 3, 3, 8, 200.0)], 1):
+        q = g.standard_normal((*lead, L, d)) * amp
+        ks = [g.standard_normal((*lead, S, d)) for S in (S1, S2)]
+        vs = [g.standard_normal((*lead, S, d + 1)) for S in (S1, S2)]
+        tq = to_torch(q)
+        parts = []
+        for k, v in zip(ks, vs):
+            s = tq @ to_torch(k).transpose(-1, -2) / np.sqrt(d)
+            parts += [sdpa(tq, to_torch(k), to_torch(v)).cpu().numpy(),
+                      torch.logsumexp(s, dim=-1).cpu().numpy()]
+        ref = sdpa(tq, to_torch(np.concatenate(ks, -2)), to_torch(np.concatenate(vs, -2)))
+        got = _array(_call(fn, title, *parts), title, "the merged output",
+                     tuple(ref.shape), i)
+        try:
+            assert_close(got, ref, rtol=1e-10, atol=1e-12, name="your merged output",
+                         against="torch SDPA over all keys", verbose=False)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{title}: wrong output on test case {i} (L={L}, key sets of {S1} and "
+                f"{S2}, query scale {amp}): {exc}. Hint: each partial output is "
+                f"normalized by its own sum; the log-sum-exps say how large each "
+                f"sum was") from None
+    print(f"✓ {title}: matches torch SDPA over the concatenated keys on all 5 test "
+          f"cases")
