@@ -36,7 +36,7 @@ __all__ = ["run_workers", "WorkerError", "free_port", "ddp_train_worker",
            "single_process_train", "make_mlp", "allreduce_timing_worker",
            "failing_worker", "weighted_shard_mean", "shard", "ring_allreduce",
            "ring_allreduce_volume", "sleeping_worker", "syncbn_worker", "batchnorm_worker",
-           "manual_syncbn_worker"]
+           "manual_syncbn_worker", "fsdp_worker"]
 
 PORTS = range(29500, 29600)          # the rendezvous ports this book uses
 
@@ -108,6 +108,21 @@ def _first_error(out: str, world_size: int) -> str | None:
     return f"worker {r} of {world_size} failed: {line}"
 
 
+def _context():
+    """``forkserver`` where it exists (one server imports torch once; each
+    worker is forked from it, clean and fast), else ``spawn``. Either way the
+    worker function is found by importing its module."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["torch", "torch.distributed", "torch.nn.parallel",
+                                    "torch._dynamo",  # what DDP() imports: slow
+                                    __name__])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 def run_workers(fn: Callable, world_size: int, *args: Any, timeout: float = 60.0,
                 port: int | None = None) -> list:
     """Run ``fn(rank, world_size, *args)`` in ``world_size`` gloo processes.
@@ -121,7 +136,6 @@ def run_workers(fn: Callable, world_size: int, *args: Any, timeout: float = 60.0
     No worker outlives the call.
     """
     import torch
-    import torch.multiprocessing as mp
 
     world_size = check_int(world_size, "run_workers", "world_size", minimum=1)
     timeout = check_positive(timeout, "run_workers", "timeout")
@@ -132,7 +146,7 @@ def run_workers(fn: Callable, world_size: int, *args: Any, timeout: float = 60.0
                          f"{getattr(fn, '__name__', fn)!r} is defined in __main__ (a "
                          "notebook cell): move it into a module")
     port = free_port() if port is None else check_int(port, "run_workers", "port")
-    spawn = mp.get_context("spawn")
+    spawn = _context()
     with tempfile.TemporaryDirectory(prefix="dlmath-dist-") as out:
         procs = [spawn.Process(target=_entry, daemon=True,
                                args=(r, fn, world_size, port, out, timeout, args))
@@ -368,3 +382,30 @@ def manual_syncbn_worker(rank: int, world_size: int, X, eps: float = 1e-5):
     mean = s / n
     var = ss / n - mean ** 2
     return (x - mean) / torch.sqrt(var + eps)
+
+
+def fsdp_worker(rank: int, world_size: int, X, Y, steps: int, lr: float,
+                seed: int, sizes: tuple = (4, 16, 2)) -> dict:
+    """``torch.distributed.fsdp.fully_shard`` (FSDP2) on CPU with gloo, if it runs.
+
+    Returns this rank's number of locally stored parameter values, the final
+    full parameters (gathered), and the shard losses; or ``{"error": ...}``.
+    """
+    import torch
+
+    try:
+        from torch.distributed.fsdp import fully_shard
+
+        model = make_mlp(*sizes, seed=seed)
+        for layer in model:
+            if isinstance(layer, torch.nn.Linear):
+                fully_shard(layer)
+        fully_shard(model)
+        local = sum(p.to_local().numel() for p in model.parameters())
+        rows = shard(len(X), rank, world_size)
+        losses, _ = _sgd_steps(model, X[rows], Y[rows], steps, lr)
+        full = {k: v.full_tensor().detach().clone() for k, v in
+                model.state_dict().items()}
+        return {"local": local, "losses": losses, "state": full}
+    except Exception as exc:                    # noqa: BLE001 - reported, not hidden
+        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}

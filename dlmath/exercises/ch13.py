@@ -233,7 +233,7 @@ def check_merge_attention(fn, *, seed: int = 135) -> None:
     sdpa = torch.nn.functional.scaled_dot_product_attention
     for i, (lead, L, S1, S2, d, amp) in enumerate(
             [((), 3, 4, 5, 2, 1.0), ((2, 3), 5, 7, 2, 4, 1.0), ((1,), 4, 1, 6, 3, 40.0),
-             ((2,), 6, 8, 8, 4, 3.0), ((), 2, 3, 3, 8, 200.0)], 1):
+             ((2,), 6, 8, 8, 4, 3.0), ((), 2, 3, 3, 8, 2000.0)], 1):
         q = g.standard_normal((*lead, L, d)) * amp
         ks = [g.standard_normal((*lead, S, d)) for S in (S1, S2)]
         vs = [g.standard_normal((*lead, S, d + 1)) for S in (S1, S2)]
