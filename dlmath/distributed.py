@@ -35,7 +35,8 @@ from ._validate import check_int, check_positive
 __all__ = ["run_workers", "WorkerError", "free_port", "ddp_train_worker",
            "single_process_train", "make_mlp", "allreduce_timing_worker",
            "failing_worker", "weighted_shard_mean", "shard", "ring_allreduce",
-           "ring_allreduce_volume", "sleeping_worker", "syncbn_worker", "batchnorm_worker",
+           "ring_allreduce_volume", "sleeping_worker", "syncbn_worker",
+           "batchnorm_worker",
            "manual_syncbn_worker", "fsdp_worker"]
 
 PORTS = range(29500, 29600)          # the rendezvous ports this book uses
@@ -276,7 +277,8 @@ def failing_worker(rank: int, world_size: int) -> None:
 
 
 # ---------------------------------------------------------------------- arithmetic
-def weighted_shard_mean(grads: Sequence[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
+def weighted_shard_mean(grads: Sequence[np.ndarray],
+                        sizes: Sequence[int]) -> np.ndarray:
     """Full-batch mean gradient from per-shard mean gradients, eq. (eq-dp-weighted).
 
     ``grads[r]`` is the mean gradient over shard r, of ``sizes[r]`` examples:
@@ -409,3 +411,45 @@ def fsdp_worker(rank: int, world_size: int, X, Y, steps: int, lr: float,
         return {"local": local, "losses": losses, "state": full}
     except Exception as exc:                    # noqa: BLE001 - reported, not hidden
         return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``torchrun ... -m dlmath.distributed``: notebook 13.1's DDP check on a cluster.
+
+    Every process (``torchrun`` sets RANK, WORLD_SIZE, MASTER_ADDR and
+    MASTER_PORT) trains its shard with ``ddp_train_worker``; rank 0 compares
+    the result with ``single_process_train`` on the whole batch and prints it.
+    """
+    import argparse
+
+    import torch
+    import torch.distributed as dist
+
+    parser = argparse.ArgumentParser(prog="python -m dlmath.distributed")
+    parser.add_argument("--backend", default="gloo", choices=["gloo", "nccl"])
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--per-rank", type=int, default=8, help="examples per rank")
+    args = parser.parse_args(argv)
+    dist.init_process_group(args.backend,
+                            timeout=datetime.timedelta(seconds=120))
+    try:
+        rank, world = dist.get_rank(), dist.get_world_size()
+        g = torch.Generator().manual_seed(0)           # the same batch everywhere
+        X = torch.randn(world * args.per_rank, 4, generator=g, dtype=torch.float64)
+        Y = torch.randn(world * args.per_rank, 2, generator=g, dtype=torch.float64)
+        out = ddp_train_worker(rank, world, X, Y, args.steps, 0.1, 0)
+        if rank == 0:
+            ref = single_process_train(X, Y, args.steps, 0.1, 0)
+            err = max((out["state"][k] - v).abs().max().item()
+                      for k, v in ref["state"].items())
+            print(f"DDP on {world} processes, {args.steps} steps: max abs difference "
+                  f"from one process {err:.1e}")
+            if err > 1e-12:
+                return 1
+    finally:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,48 +15,38 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 from ._validate import check_int
 
 __all__ = ["TinyGPT", "GPTDecoder", "kv_cache_bytes"]
 
 
-def _tiny_gpt_class():
-    import torch
+class TinyGPT(torch.nn.Module):
+    """Chapter 9's causal transformer: token + learned position embeddings,
+    ``layers`` pre-norm blocks, a final LayerNorm and a linear head."""
 
-    class TinyGPT(torch.nn.Module):
-        """Chapter 9's causal transformer: token + learned position embeddings,
-        ``layers`` pre-norm blocks, a final LayerNorm and a linear head."""
+    def __init__(self, vocab: int, context: int, width: int, heads: int,
+                 layers: int):
+        super().__init__()
+        self.tok = torch.nn.Embedding(vocab, width)
+        self.pos = torch.nn.Embedding(context, width)
+        self.blocks = torch.nn.ModuleList(
+            torch.nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0,
+                                             activation="gelu", batch_first=True,
+                                             norm_first=True)
+            for _ in range(layers))
+        self.norm = torch.nn.LayerNorm(width)
+        self.head = torch.nn.Linear(width, vocab)
+        self.register_buffer("mask", torch.triu(
+            torch.ones(context, context, dtype=torch.bool), 1))
 
-        def __init__(self, vocab: int, context: int, width: int, heads: int,
-                     layers: int):
-            super().__init__()
-            self.tok = torch.nn.Embedding(vocab, width)
-            self.pos = torch.nn.Embedding(context, width)
-            self.blocks = torch.nn.ModuleList(
-                torch.nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0,
-                                                 activation="gelu", batch_first=True,
-                                                 norm_first=True)
-                for _ in range(layers))
-            self.norm = torch.nn.LayerNorm(width)
-            self.head = torch.nn.Linear(width, vocab)
-            self.register_buffer("mask", torch.triu(
-                torch.ones(context, context, dtype=torch.bool), 1))
-
-        def forward(self, idx):                    # idx (N, n) -> logits (N, n, V)
-            n = idx.shape[1]
-            h = self.tok(idx) + self.pos(torch.arange(n, device=idx.device))
-            for block in self.blocks:
-                h = block(h, src_mask=self.mask[:n, :n])
-            return self.head(self.norm(h))
-
-    return TinyGPT
-
-
-def __getattr__(name):                 # TinyGPT is built on first use (imports torch)
-    if name == "TinyGPT":
-        return _tiny_gpt_class()
-    raise AttributeError(name)
+    def forward(self, idx):                        # idx (N, n) -> logits (N, n, V)
+        n = idx.shape[1]
+        h = self.tok(idx) + self.pos(torch.arange(n, device=idx.device))
+        for block in self.blocks:
+            h = block(h, src_mask=self.mask[:n, :n])
+        return self.head(self.norm(h))
 
 
 def _np(t) -> np.ndarray:
@@ -175,7 +165,7 @@ class GPTDecoder:
 
 def kv_cache_bytes(n: int, layers: int, kv_heads: int, d_head: int,
                    bytes_per_value: int = 2, batch: int = 1) -> int:
-    """Bytes of a KV cache, eq. (eq-kv-bytes): 2 · batch · layers · n · H_kv · d_head · b.
+    """Bytes of a KV cache, eq. (eq-kv-bytes): 2 N L n H_kv d_head b.
 
     Multi-head attention has H_kv = H; grouped-query attention shares each
     key/value head among H / H_kv query heads; multi-query has H_kv = 1.

@@ -164,7 +164,8 @@ def test_check_rejects_a_stub(check, solution, wrong):
 @pytest.mark.parametrize("check, solution, wrong", CASES, ids=IDS)
 @pytest.mark.parametrize("lazy", [returns_none, returns_first])
 def test_check_rejects_none_and_the_argument_clearly(check, solution, wrong, lazy):
-    with pytest.raises(AssertionError, match=r"Exercise 13\.\d .*(None|expected|wrong)"):
+    with pytest.raises(AssertionError,
+                       match=r"Exercise 13\.\d .*(None|expected|wrong)"):
         getattr(ch13, check)(lazy)
 
 

@@ -127,7 +127,8 @@ def check_ring_allreduce_time(fn, *, seed: int = 132) -> None:
 
 
 # --------------------------------------------------------------------- Exercise 13.3
-_FORMATS = {  # name: (exponent bits, fraction bits); all IEEE-like (with inf, subnormals)
+# name: (exponent bits, fraction bits); all IEEE-like (with inf and subnormals)
+_FORMATS = {
     "float16": (5, 10), "bfloat16": (8, 7), "float32": (8, 23), "float64": (11, 52),
     "float8_e5m2": (5, 2)}
 
@@ -243,7 +244,8 @@ def check_merge_attention(fn, *, seed: int = 135) -> None:
             s = tq @ to_torch(k).transpose(-1, -2) / np.sqrt(d)
             parts += [sdpa(tq, to_torch(k), to_torch(v)).cpu().numpy(),
                       torch.logsumexp(s, dim=-1).cpu().numpy()]
-        ref = sdpa(tq, to_torch(np.concatenate(ks, -2)), to_torch(np.concatenate(vs, -2)))
+        ref = sdpa(tq, to_torch(np.concatenate(ks, -2)),
+                   to_torch(np.concatenate(vs, -2)))
         got = _array(_call(fn, title, *parts), title, "the merged output",
                      tuple(ref.shape), i)
         try:
