@@ -49,8 +49,17 @@ def _angles(theta: Any, fn: str) -> np.ndarray:
 def _rotation(theta: Any, pauli: str, fn: str) -> np.ndarray:
     """exp(-i theta P / 2) = cos(theta/2) I - i sin(theta/2) P; (2, 2) or (B, 2, 2)."""
     t = _angles(theta, fn)
-    c, s = np.cos(t / 2)[..., None, None], np.sin(t / 2)[..., None, None]
-    return c * _I - 1j * s * PAULI[pauli]
+    c, s = np.cos(t / 2), np.sin(t / 2)
+    U = np.zeros((*t.shape, 2, 2), dtype=np.complex128)
+    if pauli == "X":        # [[c, -i s], [-i s, c]]
+        U[..., 0, 0] = U[..., 1, 1] = c
+        U[..., 0, 1] = U[..., 1, 0] = -1j * s
+    elif pauli == "Y":      # [[c, -s], [s, c]]
+        U[..., 0, 0] = U[..., 1, 1] = c
+        U[..., 0, 1], U[..., 1, 0] = -s, s
+    else:                   # diag(c - i s, c + i s)
+        U[..., 0, 0], U[..., 1, 1] = c - 1j * s, c + 1j * s
+    return U
 
 
 def rx(theta: Any) -> np.ndarray:
@@ -89,7 +98,7 @@ def _n_qubits(state: Any, fn: str) -> tuple[np.ndarray, int]:
     n = dim.bit_length() - 1
     if dim < 2 or dim != 1 << n:
         raise ValueError(f"{fn}: the state's length must be a power of 2, got {dim}")
-    return psi.astype(np.complex128), n
+    return psi.astype(np.complex128, copy=False), n
 
 
 def _qubit(q: Any, n: int, fn: str, name: str = "qubit") -> int:
@@ -105,7 +114,8 @@ def apply_1q(state: Any, U: Any, qubit: int) -> np.ndarray:
     """Apply a one-qubit gate ``U`` (2, 2) or a batch (B, 2, 2) to ``qubit``.
 
     The state viewed as (B, 2**q, 2, 2**(n-q-1)) is contracted with U on its
-    third axis: psi'[b, a, i, c] = sum_j U[b, i, j] psi[b, a, j, c].
+    third axis: psi'[b, a, i, c] = sum_j U[b, i, j] psi[b, a, j, c] (done as one
+    batched matmul with that axis moved first).
     """
     psi, n = _n_qubits(state, "apply_1q")
     q = _qubit(qubit, n, "apply_1q")
@@ -113,11 +123,11 @@ def apply_1q(state: Any, U: Any, qubit: int) -> np.ndarray:
     if U.shape[-2:] != (2, 2) or U.ndim not in (2, 3):
         raise ValueError(f"apply_1q: U must be (2, 2) or (B, 2, 2), got {U.shape}")
     single = psi.ndim == 1 and U.ndim == 2
-    B = max(psi.shape[0] if psi.ndim == 2 else 1, U.shape[0] if U.ndim == 3 else 1)
-    v = np.broadcast_to(psi.reshape(-1, 1 << n), (B, 1 << n))
-    v = v.reshape(B, 1 << q, 2, 1 << (n - q - 1))
-    Ub = np.broadcast_to(U.reshape(-1, 2, 2), (B, 2, 2))
-    out = np.einsum("bij,bajc->baic", Ub, v).reshape(B, 1 << n)
+    a, c = 1 << q, 1 << (n - q - 1)
+    # the qubit's axis first: (B, 2, 2**q * 2**(n-q-1)), then one batched matmul
+    v = psi.reshape(-1, a, 2, c).transpose(0, 2, 1, 3).reshape(-1, 2, a * c)
+    out = U.reshape(-1, 2, 2) @ v                                    # (B, 2, a c)
+    out = out.reshape(-1, 2, a, c).transpose(0, 2, 1, 3).reshape(-1, 1 << n)
     return out[0] if single else out
 
 
@@ -290,11 +300,18 @@ class Circuit:
         (B, P): two circuit runs per weight.
         """
         w = np.asarray(w, dtype=np.float64)
-        grads = []
-        for i in range(self.n_params):
-            e = np.zeros(self.n_params)
-            e[i] = shift
-            fp = self.expval(w + e, observable, x)
-            fm = self.expval(w - e, observable, x)
-            grads.append((fp - fm) / (2 * np.sin(shift)))
-        return np.stack(grads, axis=-1)
+        P = self.n_params
+        if w.shape[-1:] != (P,) or w.ndim > 2:
+            raise ValueError(f"Circuit.parameter_shift: w must be ({P},) or (B, {P}),"
+                             f" got shape {w.shape}")
+        batched = w.ndim == 2 or x is not None
+        B = x.shape[0] if x is not None else (w.shape[0] if w.ndim == 2 else 1)
+        W = np.broadcast_to(w, (B, P))
+        E = shift * np.eye(P)[:, None, :]                    # (P, 1, P)
+        W_all = np.concatenate([W + E, W - E]).reshape(2 * P * B, P)
+        x_all = None if x is None else np.tile(np.asarray(x, dtype=np.float64),
+                                               (2 * P, 1))
+        # all 2P shifted circuits in one batched run: f of shape (2, P, B)
+        f = self.expval(W_all, observable, x_all).reshape(2, P, B)
+        grad = ((f[0] - f[1]) / (2 * np.sin(shift))).T       # (B, P)
+        return grad if batched else grad[0]
