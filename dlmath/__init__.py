@@ -14,6 +14,8 @@ against PyTorch. The package is small on purpose: one module per idea.
 - ``dlmath.optim``: optimizers and learning-rate schedules with torch.optim's semantics.
 - ``dlmath.landscapes``: 2-D test functions for optimizers, and runs on them.
 - ``dlmath.nn``: layers with hand-derived backward passes, mirroring torch.nn (Part II).
+- ``dlmath.nas`` / ``dlmath.quantum``: search budgets and DARTS; a qubit simulator
+  (Chapter 14).
 """
 from __future__ import annotations
 
@@ -30,9 +32,13 @@ from . import (
     optim,
     probability,
 )
+# Chapter 14: architecture search and quantum circuits
+from . import nas, quantum
 
 __all__ = [
     "seed", "rng", "device", "autodiff", "check", "data", "functional", "landscapes",
-    "linalg", "optim", "nn", "probability"
+    "linalg", "optim", "nn", "probability",
+    # Chapter 14
+    "nas", "quantum",
 ]
 __version__ = "0.1.0"

@@ -56,36 +56,49 @@ def test_returning_none_or_junk_is_said_clearly():
 
 
 # ------------------------------------------------------------- 14.1 conv FLOPs
-def _out(H, k, s, p):
-    return (H + 2 * p - k) // s + 1
+def _out(H, k, s, p, d=1):
+    return (H + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-def flops_macs_only(N, C, H, W, Co, k, s=1, p=0):          # multiply-adds, not FLOPs
-    return N * Co * _out(H, k, s, p) * _out(W, k, s, p) * C * k * k
+def _outputs(N, H, W, Co, k, s, p, d):
+    return N * Co * _out(H, k, s, p, d) * _out(W, k, s, p, d)
 
 
-def flops_counted_twice(N, C, H, W, Co, k, s=1, p=0):      # 2 FLOPs counted twice
-    return 4 * flops_macs_only(N, C, H, W, Co, k, s, p)
+def flops_macs_only(N, C, H, W, Co, k, s, p, d, g):       # multiply-adds, not FLOPs
+    return _outputs(N, H, W, Co, k, s, p, d) * (C // g) * k * k
 
 
-def flops_no_floor(N, C, H, W, Co, k, s=1, p=0):           # (H + 2p - k) / s + 1
-    o = lambda n: (n + 2 * p - k) / s + 1                   # noqa: E731
-    return 2 * N * Co * o(H) * o(W) * C * k * k
+def flops_counted_twice(N, C, H, W, Co, k, s, p, d, g):   # 2 FLOPs counted twice
+    return 4 * flops_macs_only(N, C, H, W, Co, k, s, p, d, g)
 
 
-def flops_input_size(N, C, H, W, Co, k, s=1, p=0):         # input, not output pixels
-    return 2 * N * Co * H * W * C * k * k
+def flops_no_floor(N, C, H, W, Co, k, s, p, d, g):        # (H + 2p - span) / s + 1
+    o = lambda n: (n + 2 * p - d * (k - 1) - 1) / s + 1    # noqa: E731
+    return 2 * N * Co * o(H) * o(W) * (C // g) * k * k
 
 
-def flops_with_bias(N, C, H, W, Co, k, s=1, p=0):          # adds one per output
-    return flops_macs_only(N, C, H, W, Co, k, s, p) * 2 + \
-        N * Co * _out(H, k, s, p) * _out(W, k, s, p)
+def flops_ignore_groups(N, C, H, W, Co, k, s, p, d, g):   # every channel, every group
+    return 2 * _outputs(N, H, W, Co, k, s, p, d) * C * k * k
+
+
+def flops_ignore_dilation(N, C, H, W, Co, k, s, p, d, g): # the undilated output size
+    return 2 * _outputs(N, H, W, Co, k, s, p, 1) * (C // g) * k * k
+
+
+def flops_input_size(N, C, H, W, Co, k, s, p, d, g):      # input, not output pixels
+    return 2 * N * Co * H * W * (C // g) * k * k
 
 
 @pytest.mark.parametrize("wrong", [flops_macs_only, flops_counted_twice,
-                                   flops_no_floor, flops_input_size, flops_with_bias])
+                                   flops_no_floor, flops_ignore_groups,
+                                   flops_ignore_dilation, flops_input_size])
 def test_conv2d_flops_rejects(wrong):
     fails(ch14.check_conv2d_flops, wrong, "FLOPs")
+
+
+def test_conv2d_flops_accepts_the_formula():
+    ch14.check_conv2d_flops(lambda N, C, H, W, Co, k, s, p, d, g:
+                            2 * flops_macs_only(N, C, H, W, Co, k, s, p, d, g))
 
 
 # ------------------------------------------------------------- 14.2 patchify

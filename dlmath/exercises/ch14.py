@@ -74,38 +74,45 @@ def _compare(got, expected, title: str, case: str, rtol: float, atol: float,
 def check_conv2d_flops(fn, *, seed: int = 141) -> None:
     """Exercise 14.1: FLOPs of one conv2d as ``torch.utils.flop_counter`` counts them.
 
-    ``fn(N, C_in, H, W, C_out, k, stride, padding)``: 2 FLOPs per multiply-add,
-    N C_out H_out W_out output values, C_in k^2 multiply-adds each, bias not
-    counted. Cases include strides that do not divide the input (the floor).
+    ``fn(N, C_in, H, W, C_out, k, stride, padding, dilation, groups)``: 2 FLOPs
+    per multiply-add, N C_out H_out W_out output values with
+    H_out = floor((H + 2 padding - dilation (k - 1) - 1) / stride) + 1, and
+    (C_in / groups) k^2 multiply-adds each; the bias is not counted. Cases
+    include strides that do not divide the input, dilations and groups.
     """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     title = "Exercise 14.1 conv2d_flops"
     g = rng(seed)
-    cases = [(1, 1, 8, 8, 4, 3, 1, 0), (2, 3, 9, 7, 5, 3, 2, 1), (4, 8, 8, 8, 16, 2, 2, 0)]
+    cases = [(1, 1, 8, 8, 4, 3, 1, 0, 1, 1), (2, 3, 9, 7, 5, 3, 2, 1, 1, 1),
+             (4, 8, 8, 8, 16, 2, 2, 0, 1, 1), (2, 4, 10, 9, 6, 3, 1, 2, 2, 1),
+             (3, 6, 7, 7, 6, 3, 1, 1, 1, 6), (1, 4, 11, 8, 8, 3, 2, 1, 1, 2)]
     for _ in range(4):
-        k = int(g.integers(1, 5))
-        cases.append((int(g.integers(1, 5)), int(g.integers(1, 6)),
-                      int(g.integers(k + 2, 14)), int(g.integers(k + 2, 14)),
-                      int(g.integers(1, 9)), k, int(g.integers(1, 4)),
-                      int(g.integers(0, 3))))
-    for i, (N, C, H, W, Co, k, s, p) in enumerate(cases, 1):
+        k, d, grp = int(g.integers(1, 4)), int(g.integers(1, 3)), int(g.integers(1, 4))
+        s, p = int(g.integers(1, 4)), int(g.integers(0, 3))
+        span = d * (k - 1) + 1
+        cases.append((int(g.integers(1, 4)), grp * int(g.integers(1, 4)),
+                      int(g.integers(span + 1, 13)), int(g.integers(span + 1, 13)),
+                      grp * int(g.integers(1, 4)), k, s, p, d, grp))
+    for i, (N, C, H, W, Co, k, s, p, d, grp) in enumerate(cases, 1):
         x = torch.zeros(N, C, H, W)
-        w = torch.zeros(Co, C, k, k)
+        w = torch.zeros(Co, C // grp, k, k)
         with FlopCounterMode(display=False) as counter:
-            torch.nn.functional.conv2d(x, w, torch.zeros(Co), stride=s, padding=p)
+            torch.nn.functional.conv2d(x, w, torch.zeros(Co), stride=s, padding=p,
+                                       dilation=d, groups=grp)
         expected = counter.get_total_flops()
         case = (f"case {i} (N={N}, C_in={C}, H={H}, W={W}, C_out={Co}, k={k}, "
-                f"stride={s}, padding={p})")
-        got = _number(_call(fn, title, N, C, H, W, Co, k, s, p), title, case)
+                f"stride={s}, padding={p}, dilation={d}, groups={grp})")
+        got = _number(_call(fn, title, N, C, H, W, Co, k, s, p, d, grp), title, case)
         if got != expected:
             ratio = got / expected if expected else float("nan")
             raise AssertionError(
                 f"{title}: on {case} expected {expected} FLOPs (torch's counter), "
                 f"got {got:g} ({ratio:.3g} times as many). Hint: count output "
-                f"values first (with the floor), then multiply-adds per value, "
-                f"then FLOPs per multiply-add.")
+                f"values first (with the floor and the dilated kernel's span), then "
+                f"multiply-adds per value (which input channels does a group "
+                f"see?), then FLOPs per multiply-add.")
     print(f"✓ {title}: matches torch's FlopCounterMode on all {len(cases)} test cases")
 
 
