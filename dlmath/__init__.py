@@ -15,6 +15,8 @@ against PyTorch. The package is small on purpose: one module per idea.
 - ``dlmath.landscapes``: 2-D test functions for optimizers, and runs on them.
 - ``dlmath.nn``: layers with hand-derived backward passes, mirroring torch.nn (Part II).
 - ``dlmath.generative``: KL, reparameterization, DDPM schedule, couplings (Chapter 10).
+- ``dlmath.nas`` / ``dlmath.quantum``: search budgets and DARTS; a qubit simulator
+  (Chapter 14).
 """
 from __future__ import annotations
 
@@ -33,10 +35,14 @@ from . import (
 )
 # Chapter 10: generative models
 from . import generative
+# Chapter 14: architecture search and quantum circuits
+from . import nas, quantum
 
 __all__ = [
     "seed", "rng", "device", "autodiff", "check", "data", "functional", "landscapes",
-    "linalg", "optim", "nn", "probability"
+    "linalg", "optim", "nn", "probability",
+    # Chapter 14
+    "nas", "quantum",
 ]
 __all__ += ["generative"]  # Chapter 10
 __version__ = "0.1.0"
