@@ -46,6 +46,9 @@ def test_book_builds_clean_and_offline(book_build):
     assert "colab.research.google.com/github/dlmath/dlmath/blob/main/" in text
     assert "<img" in text, "the notebook's figures are missing"
     assert (HTML / "_static" / "vendor" / "html-manager" / "embed-amd.js").exists()
+    sidebar = text[text.index("bd-sidebar-primary"):text.index("bd-main")]
+    assert "search-button-field" not in sidebar, \
+        "one search box, in the header: the sidebar must not add a second one"
     widget_page = next(p for p in pages if "02_linear_maps_and_matmul" in p.name)
     text = widget_page.read_text(encoding="utf-8")
     assert "vendor/html-manager/embed-amd.js" in text and "widget-state+json" in text, \
