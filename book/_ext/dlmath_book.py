@@ -261,12 +261,76 @@ def _point_widget_assets_home(context) -> None:
             return
 
 
+# --------------------------------------------------- speed tables from performance.json
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tools.bench import kernel_target  # noqa: E402
+
+
+class KernelRatios(Directive):
+    """``{dlmath-kernel-ratios}`` with ``:module: conv`` (comma-separated): the
+    ratios of book/_data/performance.json for those benchmark modules, one row per
+    kernel, float64 and float32 side by side, each against its target; a ratio
+    above target is flagged. ``make bench`` refreshes the data; nothing is typed."""
+
+    has_content = False
+    option_spec = {"module": lambda x: [m.strip() for m in x.split(",")]}
+
+    def run(self):
+        env = self.state.document.settings.env
+        path = Path(env.srcdir) / "book" / "_data" / "performance.json"
+        env.note_dependency(str(path))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        modules = self.options.get("module")
+        rows: dict[str, dict] = {}
+        for k in data.get("kernels", []):
+            if modules and k.get("module") not in modules:
+                continue
+            rows.setdefault(k["name"], {})[k.get("dtype", "")] = k
+        table = nodes.table(classes=["dlmath-ratios"])
+        group = nodes.tgroup(cols=3)
+        table += group
+        for width in (50, 25, 25):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        group += head
+        head += VerifiedEquations._row([nodes.Text(t) for t in (
+            "kernel (forward + backward unless said)", "float64: ratio (target)",
+            "float32: ratio (target)")])
+        body = nodes.tbody()
+        group += body
+        above = 0
+        for name, by_dtype in rows.items():
+            cells = [nodes.Text(name)]
+            for dtype in ("float64", "float32"):
+                k = by_dtype.get(dtype)
+                if k is None or "ratio" not in k:
+                    cells.append(nodes.Text("not measured" if k is None else "failed"))
+                    continue
+                t = kernel_target(k)
+                text = f"{k['ratio']:.2f} ({t:g})"
+                if k["ratio"] > t:
+                    above += 1
+                    cell = nodes.strong(text=text + " above target")
+                    cell["classes"].append("dlmath-above-target")
+                else:
+                    cell = nodes.Text(text)
+                cells.append(cell)
+            body += VerifiedEquations._row(cells)
+        m = data.get("kernels_machine") or data.get("machine") or {}
+        note = nodes.paragraph(text=(
+            f"numpy time / torch time, lower is faster, measured {m.get('date', '?')} "
+            f"on {m.get('cores', '?')} cores (load average {m.get('load_average')}) "
+            f"by make bench; {above} ratio(s) above target."))
+        return [table, note]
+
+
 def setup(app):
     app.connect("html-page-context", dedupe_assets, priority=900)
     app.connect("doctree-read", on_doctree_read)
     # after Sphinx's own numbering (TocTreeCollector, priority 500)
     app.connect("env-get-updated", number_exercises_by_label, priority=900)
     app.add_directive("dlmath-verified-equations", VerifiedEquations)
+    app.add_directive("dlmath-kernel-ratios", KernelRatios)
     # Before MathJax and the widget manager (priority 500 and up).
     app.add_js_file("dlmath-book.js", priority=200)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
