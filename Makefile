@@ -38,7 +38,9 @@ $(INSTRUCTOR)/.installed: requirements-instructor.txt
 	$(INSTRUCTOR)/bin/python -m pip install -q -r requirements-instructor.txt
 	touch $@
 
-## Set up (.venv) and build the book, executing every notebook.
+## Set up (.venv) and build the book from the stored, executed notebooks (seconds:
+## _config.yml has execute_notebooks "off"; `make test` re-executes every notebook
+## under nbval and compares the outputs; `make execute` refreshes them).
 book: $(VENV)/.installed
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"

@@ -8,6 +8,10 @@ outputs of the cells it changed and of the checks after them, and un-hiding
 the solution cells so that students see where to write. Hidden tests in a
 check cell (between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``,
 nbgrader's markers) are removed too: only the instructor's source runs them.
+The markdown that opens and closes a solution (sphinx-exercise's
+``{solution-start}`` cell, with a derivation exercise's written-out derivation,
+and ``{solution-end}``) goes too; a derivation exercise gets a
+``*Your derivation here.*`` cell in its place.
 
 ``python -m dlmath.student --sync chapters`` writes nbgrader's cell metadata
 (solution cells; locked, graded check cells with points) into every notebook,
@@ -26,6 +30,11 @@ HIDDEN = re.compile(
     re.M | re.S,
 )
 STUB = "raise NotImplementedError()  # your code here"
+SOLUTION_START = re.compile(r"^\s*(`{3,})\{solution-start\}\s*(\S+)")
+SOLUTION_END = re.compile(r"^\s*`{3,}\{solution-end\}")
+EXERCISE = re.compile(
+    r"^\s*(?:`{3,}|:{3,})\{exercise\}(?P<title>.*)\n:label:\s*(?P<label>\S+)")
+DERIVATION_STUB = "*Your derivation here.*"
 
 
 def strip_solution(source: str) -> str:
@@ -52,6 +61,22 @@ def strip_solution(source: str) -> str:
 def student_notebook(nb: dict) -> dict:
     """A copy of a notebook (nbformat 4 JSON) with solutions stripped."""
     nb = json.loads(json.dumps(nb))
+    derivation = {}                       # exercise label -> is it a derivation?
+    for cell in nb["cells"]:
+        m = EXERCISE.match("".join(cell["source"])) \
+            if cell["cell_type"] == "markdown" else None
+        if m:
+            derivation[m["label"]] = m["title"].strip().endswith("(derivation)")
+    cells = []
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        start = SOLUTION_START.match(src) if cell["cell_type"] == "markdown" else None
+        if start:
+            if derivation.get(start.group(2)):
+                cells.append(dict(cell, source=DERIVATION_STUB))
+        elif not (cell["cell_type"] == "markdown" and SOLUTION_END.match(src)):
+            cells.append(cell)
+    nb["cells"] = cells
     after_solution = False
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":

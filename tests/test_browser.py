@@ -6,7 +6,9 @@ Runs on the build that tests/test_book.py checks (the session fixture
 127.0.0.1 and no other host. A page fails on raw TeX in the text a reader sees
 outside typeset math and code, a MathJax error, a console error or failed
 request, an image that does not load, a saved widget that is not drawn, or (a
-notebook page) a missing Colab link. Screenshots of a few pages are kept in
+notebook page) a missing Colab link; and, at 1400 px and at 420 px (a phone), on
+a display equation wider than its column or a page that scrolls sideways
+(``test_page_fits_1400_and_420_px``). Screenshots of a few pages are kept in
 ``_build/screenshots/``. To check pages while writing them, after a build:
 
     python -m pytest -o addopts="" tests/test_browser.py --reuse-book
@@ -53,6 +55,24 @@ def test_page_reads_well_offline(page, reports):
     assert not problems, f"{page}.html in a browser:\n  " + "\n  ".join(problems)
 
 
+# Pages whose equations do not fit yet, in notebooks other helpers were rewriting
+# when this check came (issue 18): break their long equations with `aligned`, then
+# remove the entry (strict xfail: a page that fits fails until it is removed).
+OVERFLOW_PENDING: set[str] = set()
+
+
+def _fit_param(page: str):
+    marks = [pytest.mark.xfail(strict=True, reason="equations to break (issue 18)")] \
+        if page in OVERFLOW_PENDING else []
+    return pytest.param(page, id=page, marks=marks)
+
+
+@pytest.mark.parametrize("page", [_fit_param(p) for p in PAGES])
+def test_page_fits_1400_and_420_px(page, reports):
+    over = reports[page].overflows()
+    assert not over, f"{page}.html does not fit:\n  " + "\n  ".join(over)
+
+
 def test_screenshots_kept(reports):
     shots = sorted(SHOTS.glob("*.png"))
     assert len(shots) >= 3 and all(s.stat().st_size > 20_000 for s in shots), shots
@@ -65,6 +85,10 @@ SYNTHETIC = r"""<!DOCTYPE html><html><head><title>t</title>
 <img src="missing.png" alt="a figure">
 <div><script type="application/vnd.jupyter.widget-view+json">
 {"version_major": 2, "version_minor": 0, "model_id": "x"}</script></div>
+<div class="math"><mjx-container display="true" style="display:block;overflow:auto;
+width:300px"><span style="display:inline-block;width:900px">wide</span>
+</mjx-container><span class="eqno">(9.9.9)</span></div>
+<div style="width:800px">a line that does not wrap at 420 px</div>
 </body></html>"""
 
 
@@ -81,3 +105,7 @@ def test_checker_finds_each_kind_of_problem(tmp_path):
     assert "image does not load: missing.png" in problems
     assert "only 0 of 1 widgets are drawn" in problems
     assert "no Colab link" in problems
+    over = "\n".join(report.overflows())
+    assert "at 1400 px: display equation (9.9.9) is 600 px wider" in over, over
+    assert "at 420 px: the page scrolls sideways" in over, over
+    assert "at 1400 px: the page scrolls" not in over, over

@@ -139,10 +139,8 @@ def test_chapter_has_index_notebooks_and_exercises(chapter):
                 continue
             exercises += 1
             assert "### END SOLUTION" in src
-            tags = c.get("metadata", {}).get("tags", [])
-            assert "hide-input" in tags, (
-                f"{path.name}: solution cells are tagged hide-input"
-            )
+            # the layout around it (statement, collapsed solution): see
+            # tests/test_exercise_layout.py
             nxt = _src(code[i + 1]) if i + 1 < len(code) else ""
             assert re.search(r"\bcheck_\w+\(", nxt), \
                 f"{path.name}: the cell after a solution must run its autograded check"
@@ -234,3 +232,15 @@ def test_equation_labels_are_unique_across_the_book():
                 assert label not in seen, \
                     f"{label} is defined in {path.name} and in {seen[label]}"
                 seen[label] = path.name
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_titles_leave_numbering_to_the_book(chapter):
+    """_toc.yml numbers chapters (`numbered: 2`): a hand-written "# 7. Title" would
+    read "7. 7. Title"."""
+    title = (chapter / "index.md").read_text(encoding="utf-8").lstrip().splitlines()[0]
+    assert not re.match(r"#\s*\d+\.?\s", title), \
+        f"{chapter.name}/index.md: drop the number from {title!r}"
+    part = next(p for p in TOC["parts"] if any(
+        c["file"] == f"chapters/{chapter.name}/index" for c in p["chapters"]))
+    assert part.get("numbered"), f"the part {part['caption']!r} must be numbered: 2"

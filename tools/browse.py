@@ -13,7 +13,9 @@ below). For each page it reports what a reader would see go wrong:
 - an error in the console, an uncaught exception, a request that failed;
 - an image that does not load;
 - a saved widget that is not drawn;
-- a notebook page without its Colab link.
+- a notebook page without its Colab link;
+- (``overflow``, measured at 1400 px and 420 px wide) a display equation wider
+  than its column, or a page that scrolls sideways.
 
 ``tests/test_browser.py`` runs this on every page of the book.
 """
@@ -305,6 +307,32 @@ PAGE_CHECK_JS = r"""
 """
 
 
+# Runs in the page at each width: display equations wider than their column (the
+# theme scrolls them inside ``mjx-container``), and a page wider than the window.
+OVERFLOW_JS = r"""
+(async () => {
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await new Promise(r => setTimeout(r, 300));
+  const out = [];
+  for (const c of document.querySelectorAll('mjx-container[display="true"]')) {
+    if (!c.offsetParent) continue;               // hidden (a closed dropdown)
+    const over = c.scrollWidth - c.clientWidth;
+    if (over > 2) {
+      const box = c.closest('div.math');
+      const no = box && box.querySelector('.eqno');
+      const label = no ? no.textContent.replace(/[^0-9.()]/g, '') :
+          c.textContent.replace(/\s+/g, ' ').slice(0, 40);
+      out.push(`display equation ${label} is ${over} px wider than its column`);
+    }
+  }
+  const page = document.scrollingElement.scrollWidth - window.innerWidth;
+  if (page > 2) out.push(`the page scrolls sideways by ${page} px`);
+  return JSON.stringify(out);
+})()
+"""
+WIDTHS = (1400, 420)
+
+
 @dataclass
 class PageReport:
     page: str
@@ -318,6 +346,7 @@ class PageReport:
     widgets_drawn: int = 0
     colab_links: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    overflow: list = field(default_factory=list)
     seconds: float = 0.0
 
     def problems(self, notebook_path: str | None = None,
@@ -341,6 +370,10 @@ class PageReport:
                 p.append(f"no Colab link to {want}")
         p += self.notes
         return p
+
+    def overflows(self) -> list:
+        """Equations wider than their column, a page wider than the window."""
+        return list(self.overflow)
 
 
 def _console_text(params: dict) -> str:
@@ -368,8 +401,25 @@ def _screenshot(tab: Tab, tries: int = 3) -> bytes:
     return png
 
 
+def measure_overflow(tab: Tab, widths=WIDTHS) -> list:
+    """What does not fit at each width (the viewport emulated at that width)."""
+    found = []
+    for w in widths:
+        tab.call("Emulation.setDeviceMetricsOverride", width=w, height=900,
+                 deviceScaleFactor=1, mobile=False)
+        res = tab.call("Runtime.evaluate", expression=OVERFLOW_JS, awaitPromise=True,
+                       returnByValue=True, timeout=30)
+        if "exceptionDetails" in res:
+            found.append(f"at {w} px: could not measure ({res['exceptionDetails']})")
+            continue
+        found += [f"at {w} px: {o}" for o in json.loads(res["result"]["value"])]
+    tab.call("Emulation.clearDeviceMetricsOverride")
+    return found
+
+
 def check_page(browser: Browser, url: str, page: str,
-               screenshot: Path | None = None, timeout: float = 90.0) -> PageReport:
+               screenshot: Path | None = None, timeout: float = 90.0,
+               widths=WIDTHS) -> PageReport:
     """Open ``url`` in a fresh tab and report what a reader would see go wrong."""
     start = time.monotonic()
     target_id, tab = browser.new_tab()
@@ -399,6 +449,8 @@ def check_page(browser: Browser, url: str, page: str,
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             screenshot.write_bytes(_screenshot(tab))
+        if widths:
+            report.overflow = measure_overflow(tab, widths)
         tab.call("Runtime.evaluate", expression="1")  # flush pending events
     finally:
         browser.close_tab(target_id, tab)
@@ -482,7 +534,7 @@ def main(argv: list[str]) -> int:
     reports = check_pages(pages, args.html, args.workers, shots)
     bad = 0
     for page, r in reports.items():
-        problems = r.problems(toc.get(page))
+        problems = r.problems(toc.get(page)) + r.overflows()
         bad += bool(problems)
         print(f"{'ok ' if not problems else 'BAD'} {r.seconds:5.1f} s  {page}")
         for p in problems:

@@ -16,17 +16,85 @@ student release removes::
     ### BEGIN HIDDEN TESTS
     ch02.check_maximum(maximum, seed=918273)
     ### END HIDDEN TESTS
+
+A hidden call prints nothing when it passes (and fails as loudly as a visible
+one): every ``check_*`` function of a chapter module ``dlmath.exercises.chNN``
+is wrapped, when the module is imported, so that a call with a ``seed`` other
+than its default runs with its ✓ line swallowed. The reader's page and the
+instructor's notebook then show one ✓ line per exercise, not one per call.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.abc
+import importlib.machinery
+import io
+import re
+import sys
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from ..check import assert_close, to_numpy
 
-__all__ = ["as_int", "as_result", "check_function", "normal_cases", "refuse_calls",
-           "rng"]
+__all__ = ["as_int", "as_result", "check_function", "normal_cases", "quiet_when_hidden",
+           "refuse_calls", "rng"]
+
+
+def quiet_when_hidden(check: Callable) -> Callable:
+    """``check`` that prints nothing when called with a non-default ``seed``."""
+    default = (getattr(check, "__kwdefaults__", None) or {}).get("seed")
+
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        if kwargs.get("seed", default) == default:
+            return check(*args, **kwargs)
+        with contextlib.redirect_stdout(io.StringIO()):
+            return check(*args, **kwargs)
+
+    wrapper.quiet_when_hidden = True
+    return wrapper
+
+
+class _QuietHiddenLoader(importlib.abc.Loader):
+    """Runs a chapter's module, then wraps its checks with ``quiet_when_hidden``."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.inner.exec_module(module)
+        for name, obj in list(vars(module).items()):
+            if (name.startswith("check_") and callable(obj)
+                    and getattr(obj, "__module__", None) == module.__name__
+                    and "seed" in (getattr(obj, "__kwdefaults__", None) or {})
+                    and not getattr(obj, "quiet_when_hidden", False)):
+                setattr(module, name, quiet_when_hidden(obj))
+
+    def get_source(self, fullname):
+        return self.inner.get_source(fullname)
+
+
+class _ChapterFinder(importlib.abc.MetaPathFinder):
+    """Finds ``dlmath.exercises.chNN`` as usual, with ``_QuietHiddenLoader``."""
+
+    pattern = re.compile(re.escape(__name__) + r"\.ch\d+")
+
+    def find_spec(self, fullname, path, target=None):
+        if not self.pattern.fullmatch(fullname):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietHiddenLoader(spec.loader)
+        return spec
+
+
+if not any(isinstance(f, _ChapterFinder) for f in sys.meta_path):
+    sys.meta_path.insert(0, _ChapterFinder())
 
 
 def rng(seed: int) -> np.random.Generator:

@@ -1,0 +1,102 @@
+"""Every plot is a numbered, captioned figure (BRIEF convention 5, issue 18).
+
+A code cell with an image output carries
+``{"mystnb": {"figure": {"name": "fig-...", "caption": "..."}}}``, so the book
+numbers it per chapter and section ("Fig. 7.2.1") and prose can cite it with
+``{numref}``. Names are unique book-wide. ``tools/caption_figures.py`` gives a
+figure without one a name and a first caption from its alt text.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from caption_figures import caption_notebook  # noqa: E402
+
+NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb")
+                   if ".ipynb_checkpoints" not in p.parts)
+
+# Notebooks other helpers were rewriting when this came (issue 18): after the merge
+# the lead runs `python tools/caption_figures.py chapters` (or writes captions) and
+# empties this list (strict xfail: a notebook that passes fails until removed).
+PENDING = {
+    "chapters/01_linear_algebra/05_norms_factorizations_costs.ipynb",
+    "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb",
+    "chapters/03_probability_information/05_latent_variables.ipynb",
+    "chapters/04_optimization/05_convergence_curvature_constraints.ipynb",
+    "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers.ipynb",
+    "chapters/05_feedforward_networks/02_activations_universal_approximation.ipynb",
+    "chapters/05_feedforward_networks/04_training_mlps.ipynb",
+    "chapters/06_training_deep_networks/01_vanishing_exploding_gradients.ipynb",
+    "chapters/06_training_deep_networks/02_initialization.ipynb",
+    "chapters/06_training_deep_networks/03_regularization.ipynb",
+    "chapters/06_training_deep_networks/04_normalization_and_clipping.ipynb",
+    "chapters/07_convolutional_networks/01_convolution_as_mathematics.ipynb",
+    "chapters/07_convolutional_networks/02_im2col_and_backward.ipynb",
+    "chapters/07_convolutional_networks/03_cnn_from_scratch.ipynb",
+    "chapters/07_convolutional_networks/04_architectures.ipynb",
+    "chapters/08_recurrent_networks/01_rnn_and_bptt.ipynb",
+    "chapters/08_recurrent_networks/02_lstm_and_gru.ipynb",
+    "chapters/08_recurrent_networks/03_memory_and_forecasting.ipynb",
+    "chapters/08_recurrent_networks/04_char_language_model.ipynb",
+    "chapters/09_attention_transformers/01_scaled_dot_product_attention.ipynb",
+    "chapters/09_attention_transformers/02_multihead_attention_positions.ipynb",
+    "chapters/09_attention_transformers/03_transformer_block_tiny_gpt.ipynb",
+}
+
+
+def _figures(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and any(
+        "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
+        for o in c.get("outputs", []))]
+
+
+def _param(p: Path):
+    rel = str(p.relative_to(ROOT))
+    marks = [pytest.mark.xfail(strict=True, reason="captions pending (issue 18)")] \
+        if rel in PENDING else []
+    return pytest.param(p, id=rel, marks=marks)
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in NOTEBOOKS])
+def test_every_figure_is_named_and_captioned(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    bad = [i for i, c in enumerate(_figures(nb), 1)
+           if not str(c["metadata"].get("mystnb", {}).get("figure", {})
+                      .get("caption", "")).strip()
+           or not str(c["metadata"]["mystnb"]["figure"].get("name", ""))
+           .startswith("fig-")]
+    assert not bad, f"figures {bad} need mystnb.figure name (fig-...) and caption"
+
+
+def test_figure_names_are_unique_across_the_book():
+    seen: dict[str, str] = {}
+    for path in NOTEBOOKS:
+        for c in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            name = c.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+            if name:
+                assert name not in seen, f"{name} in {path.name} and {seen[name]}"
+                seen[name] = path.name
+
+
+def test_captioner_fills_only_what_is_missing_and_is_idempotent():
+    png = [{"output_type": "display_data", "data": {"image/png": ""}}]
+    nb = {"cells": [
+        {"cell_type": "code", "outputs": png, "metadata": {"mystnb": {"image": {
+            "alt": "Loss against step, falling. Then flat."}}}},
+        {"cell_type": "code", "outputs": png, "metadata": {"mystnb": {"figure": {
+            "name": "fig-mine", "caption": "Mine."}}}},
+        {"cell_type": "code", "outputs": [], "metadata": {}},
+    ]}
+    new, n = caption_notebook(nb, "02_sgd_and_schedules")
+    assert n == 1
+    assert new["cells"][0]["metadata"]["mystnb"]["figure"] == {
+        "name": "fig-sgd-and-schedules-1", "caption": "Loss against step, falling."}
+    assert new["cells"][1]["metadata"]["mystnb"]["figure"]["name"] == "fig-mine"
+    assert caption_notebook(new, "02_sgd_and_schedules") == (new, 0)
