@@ -1,9 +1,9 @@
 """Data parallelism on ``torch.distributed`` (gloo), and its arithmetic (Chapter 13).
 
-Workers live here, in an importable module, because ``torch.multiprocessing``
-starts them with ``spawn``: a fresh interpreter that must *import* the worker
-function by name (a function defined in a notebook cell lives in ``__main__``
-and cannot be found there).
+Workers live here, in an importable module, because the worker processes
+(forked from a ``forkserver`` that imported torch once, or ``spawn``-ed where
+there is none) *import* the worker function by name: a function defined in a
+notebook cell lives in ``__main__`` and cannot be found there.
 
 - ``run_workers(fn, world_size, *args)``: start ``world_size`` gloo processes on
   this machine, run ``fn(rank, world_size, *args)`` in each, return their

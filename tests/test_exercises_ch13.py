@@ -83,6 +83,14 @@ def format_max_power(e, t):                      # 2^(b+1): forgets 2 - 2^-t < 2
     return 2.0 ** -(t + 1), 2.0 ** (b + 1), 2.0 ** (1 - b)
 
 
+def format_from_finfo(e, t):                     # right numbers, not derived
+    import torch
+    fi = torch.finfo({(5, 10): torch.float16, (8, 7): torch.bfloat16,
+                      (8, 23): torch.float32, (11, 52): torch.float64,
+                      (5, 2): torch.float8_e5m2}[(e, t)])
+    return fi.eps / 2, fi.max, fi.tiny
+
+
 # -------------------------------------------------------------- 13.4 online softmax
 def online_no_rescale(m, l, x):                  # forgets to rescale the running sum
     m_new = np.maximum(m, x.max(axis=1))
@@ -137,7 +145,8 @@ CASES = [
     ("check_ring_allreduce_time", DP["ring_allreduce_time"],
      [ring_reduce_scatter_only, ring_no_division, ring_one_latency, ring_p_steps]),
     ("check_float_format", LP["float_format"],
-     [format_eps_not_u, format_max_overflow, format_tiny_subnormal, format_max_power]),
+     [format_eps_not_u, format_max_overflow, format_tiny_subnormal, format_max_power,
+      format_from_finfo]),
     ("check_online_softmax_update", FA["online_update"],
      [online_no_rescale, online_block_max_only, online_rescale_wrong_way,
       online_unstable]),
