@@ -126,6 +126,21 @@ def test_q_sample_moments_match_the_closed_form():
         close(x.var(), 1 - ab, rtol=0, atol=5 * (1 - ab) * np.sqrt(2 / n))
 
 
+@settings(max_examples=30, deadline=None)
+@given(T=st.integers(2, 40), data=st.data())
+def test_ddpm_step_matches_torch(T, data):
+    betas = np.sort(data.draw(float_arrays((T,), 1e-4, 0.5)))
+    sch = G.ddpm_schedule(betas)
+    t = data.draw(st.integers(1, T))
+    x_t, e, z = (data.draw(float_arrays((3, 2), -3, 3)) for _ in range(3))
+    tb = tt(betas)
+    ab = torch.cumprod(1 - tb, 0)[t - 1]
+    ref = (tt(x_t) - tb[t - 1] / (1 - ab).sqrt() * tt(e)) / (1 - tb[t - 1]).sqrt()
+    if t > 1:
+        ref = ref + tb[t - 1].sqrt() * tt(z)
+    close(G.ddpm_step(x_t, e, t, z, sch), ref, rtol=1e-12, atol=1e-10)
+
+
 def test_ddpm_step_is_the_posterior_mean_plus_noise():
     sch = G.linear_beta_schedule(10, 0.01, 0.2)
     g = np.random.default_rng(2)
