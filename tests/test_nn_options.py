@@ -356,3 +356,64 @@ def test_sdpa_dropout_with_a_given_mask_is_the_masked_composition():
         F.scaled_dot_product_attention(g.standard_normal((3, 2, 4)),
                                        g.standard_normal((2, 2, 4)),
                                        g.standard_normal((2, 2, 4)), enable_gqa=True)
+
+
+# ------------------------------------------------------- drawn option combinations
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(["RNN", "LSTM", "GRU"]), L=st.integers(1, 3),
+       bi=st.booleans(), layout=st.sampled_from(["bf", "sf", "unbatched"]),
+       h0=st.booleans(), bias=st.booleans(), T=st.integers(1, 4), n=st.integers(1, 3),
+       relu=st.booleans())
+def test_recurrent_option_combinations_match_torch(name, L, bi, layout, h0, bias, T,
+                                                   n, relu):
+    D = 2 if bi else 1
+    kw = dict(num_layers=L, bidirectional=bi, batch_first=layout == "bf", bias=bias)
+    if name == "RNN" and relu:
+        kw["nonlinearity"] = "relu"
+    shape = {"bf": (n, T, 3), "sf": (T, n, 3), "unbatched": (T, 3)}[layout]
+    sshape = (D * L, 4) if layout == "unbatched" else (D * L, n, 4)
+
+    def inputs(g):
+        x = g.standard_normal(shape)
+        if not h0:
+            return (x,)
+        if name == "LSTM":
+            return (x, (g.standard_normal(sshape), g.standard_normal(sshape)))
+        return (x, g.standard_normal(sshape))
+    _run(name, "drawn", lambda: getattr(torch.nn, name)(3, 4, **kw), inputs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(layout=st.sampled_from(["bf", "sf", "unbatched"]), bias=st.booleans(),
+       bkv=st.booleans(), zero=st.booleans(), kdim=st.sampled_from([None, 3]),
+       vdim=st.sampled_from([None, 5]), heads=st.sampled_from([1, 2, 4]),
+       L=st.integers(1, 4), S=st.integers(1, 4), n=st.integers(1, 2),
+       kpm=st.booleans(), am=st.sampled_from([None, "2d", "3d"]),
+       average=st.booleans(), need=st.booleans())
+def test_multihead_attention_option_combinations_match_torch(
+        layout, bias, bkv, zero, kdim, vdim, heads, L, S, n, kpm, am, average, need):
+    E = 8
+    kd, vd = kdim or E, vdim or E
+    unb = layout == "unbatched"
+
+    def shape(T, d):
+        return {"bf": (n, T, d), "sf": (T, n, d), "unbatched": (T, d)}[layout]
+
+    def kwargs(g):
+        kw = {"need_weights": need, "average_attn_weights": average}
+        if kpm:
+            m = np.zeros((S,) if unb else (n, S))
+            m[..., 0] = -np.inf if S > 1 else 0.0
+            kw["key_padding_mask"] = m
+        if am == "2d":
+            kw["attn_mask"] = g.standard_normal((L, S))
+        elif am == "3d":
+            kw["attn_mask"] = g.standard_normal(((1 if unb else n) * heads, L, S))
+        return kw
+    _run("MultiheadAttention", "drawn",
+         lambda: torch.nn.MultiheadAttention(E, heads, bias=bias, add_bias_kv=bkv,
+                                             add_zero_attn=zero, kdim=kdim, vdim=vdim,
+                                             batch_first=layout == "bf"),
+         lambda g: (g.standard_normal(shape(L, E)), g.standard_normal(shape(S, kd)),
+                    g.standard_normal(shape(S, vd))),
+         modes=("train",), kwargs=kwargs)
