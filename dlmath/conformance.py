@@ -254,8 +254,22 @@ for _cls in ("RNN", "LSTM", "GRU"):
 _case("RNN", "nonlinearity='relu'",
       lambda: _tnn().RNN(3, 4, nonlinearity="relu", num_layers=2),
       _rec_inputs("RNN", 2, 1, "seq_first", True))
-_refuse("LSTM", "proj_size=2", _from(lambda: _tnn().LSTM(3, 4, proj_size=2)),
-        "proj_size")
+def _proj_inputs(layout, L, D):
+    def inputs(g):
+        x = g.standard_normal((5, 2, 3) if layout == "seq_first" else (5, 3))
+        lead = (D * L, 2) if layout == "seq_first" else (D * L,)
+        return (x, (g.standard_normal(lead + (2,)), g.standard_normal(lead + (4,))))
+    return inputs
+
+
+_case("LSTM", "proj_size=2, h0", lambda: _tnn().LSTM(3, 4, proj_size=2),
+      _proj_inputs("seq_first", 1, 1))
+_case("LSTM", "proj_size=2, num_layers=2, bidirectional, unbatched",
+      lambda: _tnn().LSTM(3, 4, proj_size=2, num_layers=2, bidirectional=True),
+      _proj_inputs("unbatched", 2, 2))
+_case("LSTM", "proj_size=3, bias=False, no h0",
+      lambda: _tnn().LSTM(3, 4, proj_size=3, bias=False, batch_first=True),
+      _normal(2, 5, 3))
 
 
 # --------------------------------------------------------------- attention

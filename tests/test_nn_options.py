@@ -363,13 +363,15 @@ def test_sdpa_dropout_with_a_given_mask_is_the_masked_composition():
 @given(name=st.sampled_from(["RNN", "LSTM", "GRU"]), L=st.integers(1, 3),
        bi=st.booleans(), layout=st.sampled_from(["bf", "sf", "unbatched"]),
        h0=st.booleans(), bias=st.booleans(), T=st.integers(1, 4), n=st.integers(1, 3),
-       relu=st.booleans())
+       relu=st.booleans(), proj=st.sampled_from([0, 0, 2]))
 def test_recurrent_option_combinations_match_torch(name, L, bi, layout, h0, bias, T,
-                                                   n, relu):
+                                                   n, relu, proj):
     D = 2 if bi else 1
     kw = dict(num_layers=L, bidirectional=bi, batch_first=layout == "bf", bias=bias)
     if name == "RNN" and relu:
         kw["nonlinearity"] = "relu"
+    if name == "LSTM" and proj:
+        kw["proj_size"] = proj
     shape = {"bf": (n, T, 3), "sf": (T, n, 3), "unbatched": (T, 3)}[layout]
     sshape = (D * L, 4) if layout == "unbatched" else (D * L, n, 4)
 
@@ -378,7 +380,8 @@ def test_recurrent_option_combinations_match_torch(name, L, bi, layout, h0, bias
         if not h0:
             return (x,)
         if name == "LSTM":
-            return (x, (g.standard_normal(sshape), g.standard_normal(sshape)))
+            hshape = sshape[:-1] + (proj or 4,)
+            return (x, (g.standard_normal(hshape), g.standard_normal(sshape)))
         return (x, g.standard_normal(sshape))
     _run(name, "drawn", lambda: getattr(torch.nn, name)(3, 4, **kw), inputs)
 
