@@ -139,7 +139,8 @@ def compare(case: Case, mode: str, seed: int = 0, rtol: float = RTOL,
     cot_list = _leaves(cot_tree)
     dx = layer.backward(cot_tree)
     leaves = _float_leaves(ts)
-    params = dict(module.named_parameters())
+    params = {k: p for k, p in module.named_parameters() if p.requires_grad}
+    frozen = [k for k, p in module.named_parameters() if not p.requires_grad]
     outs = [e for e in ref if isinstance(e, torch.Tensor) and e.requires_grad]
     cts = [torch.as_tensor(c) for c, e in zip(cot_list, ref)
            if isinstance(e, torch.Tensor) and e.requires_grad]
@@ -150,6 +151,9 @@ def compare(case: Case, mode: str, seed: int = 0, rtol: float = RTOL,
         r = torch.zeros_like(t) if r is None else r
         worst = max(worst, _close(f"{name} input gradient {k}", d, r, rtol, atol))
     mine_g = layer.grads
+    for pname in frozen:
+        if pname in mine_g:
+            raise AssertionError(f"{name}: frozen parameter {pname} got a gradient")
     for (pname, p), r in zip(params.items(), grads[len(leaves):]):
         r = torch.zeros_like(p) if r is None else r
         if pname not in mine_g:
@@ -506,6 +510,19 @@ _refuse("Embedding", "max_norm=1.0",
 _refuse("Embedding", "sparse=True", _from(lambda: _tnn().Embedding(7, 4, sparse=True)),
         "sparse")
 
+_case("Embedding", "from_pretrained (freeze=True)",
+      lambda: _tnn().Embedding.from_pretrained(
+          __import__("torch").randn(7, 4, dtype=__import__("torch").float64)),
+      lambda g: (g.integers(0, 7, (3, 2)),))
+
+
+def _frozen_linear():
+    m = _tnn().Linear(5, 3)
+    m.weight.requires_grad_(False)
+    return m
+
+
+_case("Linear", "weight.requires_grad_(False)", _frozen_linear, _img(2, 5))
 _case("Sequential", "Linear, ReLU, Dropout, Linear",
       lambda: _tnn().Sequential(_tnn().Linear(5, 4), _tnn().ReLU(), _tnn().Dropout(0.2),
                                 _tnn().Linear(4, 2)), _img(3, 5), modes=("eval",))
