@@ -662,6 +662,9 @@ _refuse("MultiheadAttention", "is_causal=True without attn_mask",
         lambda: __import__("dlmath").nn.MultiheadAttention(4, 2)(
             np.zeros((3, 4)), np.zeros((3, 4)), np.zeros((3, 4)), is_causal=True),
         "is_causal")
-_refuse("ConvTranspose2d", "forward(x, output_size=...)",
+_refuse("ConvTranspose2d", "forward(x, output_size=...) out of reach",
         lambda: __import__("dlmath").nn.ConvTranspose2d(2, 2, 2)(
             np.zeros((2, 3, 3)), output_size=(7, 7)), "output_size")
+_case("ConvTranspose2d", "forward(x, output_size=...)",
+      lambda: _tnn().ConvTranspose2d(4, 6, 3, stride=3),
+      _img(2, 4, 3, 4), lambda g: {"output_size": (10, 12)})

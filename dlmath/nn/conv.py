@@ -160,18 +160,38 @@ class ConvTranspose2d(Module):
                     module.bias is not None, tuple(module.dilation))
         return layer._load_torch(module)
 
+    def _output_padding(self, x, output_size) -> tuple:
+        """torch's ``output_size``: the output_padding that gives that size,
+        output_size - ((H - 1)s - 2p + d(k - 1) + 1) per axis, in [0, max(s, d))."""
+        if output_size is None:
+            return self.output_padding
+        size = tuple(output_size)[-2:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must end in (H, W), "
+                             f"got {output_size!r}")
+        op = []
+        for a in range(2):
+            base = ((x.shape[-2 + a] - 1) * self.stride[a] - 2 * self.padding[a]
+                    + self.dilation[a] * (self.kernel_size[a] - 1) + 1)
+            extra, top = size[a] - base, max(self.stride[a], self.dilation[a])
+            if not 0 <= extra < top:
+                raise ValueError(f"ConvTranspose2d: output_size {size} is not "
+                                 f"reachable from x of shape {x.shape}: axis {a} "
+                                 f"needs {base} to {base + top - 1}")
+            op.append(int(extra))
+        return tuple(op)
+
     def forward(self, x, output_size=None):
-        if output_size is not None:
-            raise ValueError("ConvTranspose2d: forward(x, output_size=...) is not "
-                             "supported; give output_padding to the constructor")
+        """``output_size`` (torch's): picks the output_padding that gives that size."""
         x = _x4(self, x)
+        op = self._output_padding(x, output_size)
         if x.shape[-3] != self.in_channels:
             raise ValueError(f"ConvTranspose2d: x must have C={self.in_channels} "
                              f"channels (axis {x.ndim - 3}), got shape {x.shape}")
         y, vjp = F.conv_transpose2d_vjp(x, self._params["weight"],
                                         self._params.get("bias"), self.stride,
-                                        self.padding, self.output_padding,
-                                        self.groups, self.dilation)
+                                        self.padding, op, self.groups,
+                                        self.dilation)
 
         def backward(dy):
             dx, dW, db = vjp(dy)
