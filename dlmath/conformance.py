@@ -410,9 +410,16 @@ for _opt, _args, _kw, _shape in [
     _case("Conv2d", _opt, (lambda a=_args, k=_kw: _tnn().Conv2d(*a, **k)),
           _img(*_shape))
 for _mode in ("reflect", "replicate", "circular"):
-    _refuse("Conv2d", f"padding_mode='{_mode}'",
-            _from(lambda m=_mode: _tnn().Conv2d(2, 2, 3, padding=1, padding_mode=m)),
-            "padding_mode")
+    _case("Conv2d", f"padding_mode='{_mode}', padding (2, 1)",
+          (lambda m=_mode: _tnn().Conv2d(4, 6, 3, padding=(2, 1), padding_mode=m)),
+          _img(2, 4, 5, 6))
+    _case("Conv2d", f"padding_mode='{_mode}', padding='same', even kernel, unbatched",
+          (lambda m=_mode: _tnn().Conv2d(4, 6, (2, 3), padding="same",
+                                         padding_mode=m)), _img(4, 5, 6))
+_refuse("Conv2d", "padding_mode='reflect' with padding >= input",
+        lambda: __import__("dlmath").nn.Conv2d(1, 1, 3, padding=3,
+                                               padding_mode="reflect")(
+            np.zeros((1, 1, 3, 3))), "padding_mode='reflect'")
 
 for _opt, _args, _kw, _shape in [
     ("defaults", (4, 6, 3), {}, (2, 4, 5, 4)),
