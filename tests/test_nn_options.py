@@ -420,3 +420,20 @@ def test_multihead_attention_option_combinations_match_torch(
          lambda g: (g.standard_normal(shape(L, E)), g.standard_normal(shape(S, kd)),
                     g.standard_normal(shape(S, vd))),
          modes=("train",), kwargs=kwargs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(mode=st.sampled_from(["reflect", "replicate", "circular"]),
+       h=st.integers(2, 5), w=st.integers(2, 5), data=st.data())
+def test_mode_pad_matches_torchs_pad(mode, h, w, data):
+    top, bottom = (data.draw(st.integers(0, h - 1)) for _ in range(2))
+    left, right = (data.draw(st.integers(0, w - 1)) for _ in range(2))
+    g = np.random.default_rng(0)
+    x = g.standard_normal((2, 3, h, w))
+    y, vjp = F.mode_pad_vjp(x, ((top, bottom), (left, right)), mode)
+    tx = to_torch(x, requires_grad=True)
+    yt = TF.pad(tx, (left, right, top, bottom), mode=mode)
+    dy = g.standard_normal(y.shape)
+    (ref,) = torch.autograd.grad(yt, tx, to_torch(dy))
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_allclose(vjp(dy)[0], ref.numpy(), rtol=1e-13, atol=1e-13)
