@@ -139,7 +139,8 @@ def compare(case: Case, mode: str, seed: int = 0, rtol: float = RTOL,
     cot_list = _leaves(cot_tree)
     dx = layer.backward(cot_tree)
     leaves = _float_leaves(ts)
-    params = dict(module.named_parameters())
+    params = {k: p for k, p in module.named_parameters() if p.requires_grad}
+    frozen = [k for k, p in module.named_parameters() if not p.requires_grad]
     outs = [e for e in ref if isinstance(e, torch.Tensor) and e.requires_grad]
     cts = [torch.as_tensor(c) for c, e in zip(cot_list, ref)
            if isinstance(e, torch.Tensor) and e.requires_grad]
@@ -150,6 +151,9 @@ def compare(case: Case, mode: str, seed: int = 0, rtol: float = RTOL,
         r = torch.zeros_like(t) if r is None else r
         worst = max(worst, _close(f"{name} input gradient {k}", d, r, rtol, atol))
     mine_g = layer.grads
+    for pname in frozen:
+        if pname in mine_g:
+            raise AssertionError(f"{name}: frozen parameter {pname} got a gradient")
     for (pname, p), r in zip(params.items(), grads[len(leaves):]):
         r = torch.zeros_like(p) if r is None else r
         if pname not in mine_g:
@@ -254,8 +258,22 @@ for _cls in ("RNN", "LSTM", "GRU"):
 _case("RNN", "nonlinearity='relu'",
       lambda: _tnn().RNN(3, 4, nonlinearity="relu", num_layers=2),
       _rec_inputs("RNN", 2, 1, "seq_first", True))
-_refuse("LSTM", "proj_size=2", _from(lambda: _tnn().LSTM(3, 4, proj_size=2)),
-        "proj_size")
+def _proj_inputs(layout, L, D):
+    def inputs(g):
+        x = g.standard_normal((5, 2, 3) if layout == "seq_first" else (5, 3))
+        lead = (D * L, 2) if layout == "seq_first" else (D * L,)
+        return (x, (g.standard_normal(lead + (2,)), g.standard_normal(lead + (4,))))
+    return inputs
+
+
+_case("LSTM", "proj_size=2, h0", lambda: _tnn().LSTM(3, 4, proj_size=2),
+      _proj_inputs("seq_first", 1, 1))
+_case("LSTM", "proj_size=2, num_layers=2, bidirectional, unbatched",
+      lambda: _tnn().LSTM(3, 4, proj_size=2, num_layers=2, bidirectional=True),
+      _proj_inputs("unbatched", 2, 2))
+_case("LSTM", "proj_size=3, bias=False, no h0",
+      lambda: _tnn().LSTM(3, 4, proj_size=3, bias=False, batch_first=True),
+      _normal(2, 5, 3))
 
 
 # --------------------------------------------------------------- attention
@@ -392,9 +410,16 @@ for _opt, _args, _kw, _shape in [
     _case("Conv2d", _opt, (lambda a=_args, k=_kw: _tnn().Conv2d(*a, **k)),
           _img(*_shape))
 for _mode in ("reflect", "replicate", "circular"):
-    _refuse("Conv2d", f"padding_mode='{_mode}'",
-            _from(lambda m=_mode: _tnn().Conv2d(2, 2, 3, padding=1, padding_mode=m)),
-            "padding_mode")
+    _case("Conv2d", f"padding_mode='{_mode}', padding (2, 1)",
+          (lambda m=_mode: _tnn().Conv2d(4, 6, 3, padding=(2, 1), padding_mode=m)),
+          _img(2, 4, 5, 6))
+    _case("Conv2d", f"padding_mode='{_mode}', padding='same', even kernel, unbatched",
+          (lambda m=_mode: _tnn().Conv2d(4, 6, (2, 3), padding="same",
+                                         padding_mode=m)), _img(4, 5, 6))
+_refuse("Conv2d", "padding_mode='reflect' with padding >= input",
+        lambda: __import__("dlmath").nn.Conv2d(1, 1, 3, padding=3,
+                                               padding_mode="reflect")(
+            np.zeros((1, 1, 3, 3))), "padding_mode='reflect'")
 
 for _opt, _args, _kw, _shape in [
     ("defaults", (4, 6, 3), {}, (2, 4, 5, 4)),
@@ -492,6 +517,19 @@ _refuse("Embedding", "max_norm=1.0",
 _refuse("Embedding", "sparse=True", _from(lambda: _tnn().Embedding(7, 4, sparse=True)),
         "sparse")
 
+_case("Embedding", "from_pretrained (freeze=True)",
+      lambda: _tnn().Embedding.from_pretrained(
+          __import__("torch").randn(7, 4, dtype=__import__("torch").float64)),
+      lambda g: (g.integers(0, 7, (3, 2)),))
+
+
+def _frozen_linear():
+    m = _tnn().Linear(5, 3)
+    m.weight.requires_grad_(False)
+    return m
+
+
+_case("Linear", "weight.requires_grad_(False)", _frozen_linear, _img(2, 5))
 _case("Sequential", "Linear, ReLU, Dropout, Linear",
       lambda: _tnn().Sequential(_tnn().Linear(5, 4), _tnn().ReLU(), _tnn().Dropout(0.2),
                                 _tnn().Linear(4, 2)), _img(3, 5), modes=("eval",))
@@ -631,6 +669,9 @@ _refuse("MultiheadAttention", "is_causal=True without attn_mask",
         lambda: __import__("dlmath").nn.MultiheadAttention(4, 2)(
             np.zeros((3, 4)), np.zeros((3, 4)), np.zeros((3, 4)), is_causal=True),
         "is_causal")
-_refuse("ConvTranspose2d", "forward(x, output_size=...)",
+_refuse("ConvTranspose2d", "forward(x, output_size=...) out of reach",
         lambda: __import__("dlmath").nn.ConvTranspose2d(2, 2, 2)(
             np.zeros((2, 3, 3)), output_size=(7, 7)), "output_size")
+_case("ConvTranspose2d", "forward(x, output_size=...)",
+      lambda: _tnn().ConvTranspose2d(4, 6, 3, stride=3),
+      _img(2, 4, 3, 4), lambda g: {"output_size": (10, 12)})

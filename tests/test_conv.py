@@ -220,8 +220,10 @@ def test_pool_and_layer_bad_input_errors():
         nn.Conv2d(1, 4, 3)(x)
     with pytest.raises(ValueError, match=r"Conv2d: x must be \(N, C, H, W\) or "):
         nn.Conv2d(1, 4, 3)(np.zeros((8, 8)))
-    with pytest.raises(ValueError, match="padding_mode='reflect' is not supported"):
-        nn.from_torch(torch.nn.Conv2d(4, 4, 3, padding_mode="reflect"))
+    with pytest.raises(ValueError, match="padding_mode must be 'zeros', 'reflect'"):
+        nn.Conv2d(4, 4, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="padding_mode='reflect' needs padding <"):
+        nn.Conv2d(3, 4, 3, padding=8, padding_mode="reflect")(x)
     with pytest.raises(ValueError, match="groups=3 must divide in_channels=4"):
         nn.Conv2d(4, 6, 3, groups=3)
     with pytest.raises(ValueError, match="padding='same' needs stride 1"):

@@ -295,7 +295,7 @@ def test_new_layers_refuse_bad_input_by_name():
         nn.AdaptiveAvgPool2d((1, 2, 3))
     with pytest.raises(ValueError, match=r"ConvTranspose2d: x must have C=2 channels"):
         nn.ConvTranspose2d(2, 3, 2)(g.standard_normal((1, 3, 4, 4)))
-    with pytest.raises(ValueError, match=r"output_size=\.\.\.\) is not supported"):
+    with pytest.raises(ValueError, match=r"output_size \(9, 9\) is not reachable"):
         nn.ConvTranspose2d(2, 3, 2)(g.standard_normal((1, 2, 4, 4)), output_size=(9, 9))
     with pytest.raises(ValueError, match="tgt and memory must both be batched"):
         nn.TransformerDecoderLayer(8, 2, 12)(g.standard_normal((3, 8)),
@@ -356,3 +356,84 @@ def test_sdpa_dropout_with_a_given_mask_is_the_masked_composition():
         F.scaled_dot_product_attention(g.standard_normal((3, 2, 4)),
                                        g.standard_normal((2, 2, 4)),
                                        g.standard_normal((2, 2, 4)), enable_gqa=True)
+
+
+# ------------------------------------------------------- drawn option combinations
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(["RNN", "LSTM", "GRU"]), L=st.integers(1, 3),
+       bi=st.booleans(), layout=st.sampled_from(["bf", "sf", "unbatched"]),
+       h0=st.booleans(), bias=st.booleans(), T=st.integers(1, 4), n=st.integers(1, 3),
+       relu=st.booleans(), proj=st.sampled_from([0, 0, 2]))
+def test_recurrent_option_combinations_match_torch(name, L, bi, layout, h0, bias, T,
+                                                   n, relu, proj):
+    D = 2 if bi else 1
+    kw = dict(num_layers=L, bidirectional=bi, batch_first=layout == "bf", bias=bias)
+    if name == "RNN" and relu:
+        kw["nonlinearity"] = "relu"
+    if name == "LSTM" and proj:
+        kw["proj_size"] = proj
+    shape = {"bf": (n, T, 3), "sf": (T, n, 3), "unbatched": (T, 3)}[layout]
+    sshape = (D * L, 4) if layout == "unbatched" else (D * L, n, 4)
+
+    def inputs(g):
+        x = g.standard_normal(shape)
+        if not h0:
+            return (x,)
+        if name == "LSTM":
+            hshape = sshape[:-1] + (proj or 4,)
+            return (x, (g.standard_normal(hshape), g.standard_normal(sshape)))
+        return (x, g.standard_normal(sshape))
+    _run(name, "drawn", lambda: getattr(torch.nn, name)(3, 4, **kw), inputs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(layout=st.sampled_from(["bf", "sf", "unbatched"]), bias=st.booleans(),
+       bkv=st.booleans(), zero=st.booleans(), kdim=st.sampled_from([None, 3]),
+       vdim=st.sampled_from([None, 5]), heads=st.sampled_from([1, 2, 4]),
+       L=st.integers(1, 4), S=st.integers(1, 4), n=st.integers(1, 2),
+       kpm=st.booleans(), am=st.sampled_from([None, "2d", "3d"]),
+       average=st.booleans(), need=st.booleans())
+def test_multihead_attention_option_combinations_match_torch(
+        layout, bias, bkv, zero, kdim, vdim, heads, L, S, n, kpm, am, average, need):
+    E = 8
+    kd, vd = kdim or E, vdim or E
+    unb = layout == "unbatched"
+
+    def shape(T, d):
+        return {"bf": (n, T, d), "sf": (T, n, d), "unbatched": (T, d)}[layout]
+
+    def kwargs(g):
+        kw = {"need_weights": need, "average_attn_weights": average}
+        if kpm:
+            m = np.zeros((S,) if unb else (n, S))
+            m[..., 0] = -np.inf if S > 1 else 0.0
+            kw["key_padding_mask"] = m
+        if am == "2d":
+            kw["attn_mask"] = g.standard_normal((L, S))
+        elif am == "3d":
+            kw["attn_mask"] = g.standard_normal(((1 if unb else n) * heads, L, S))
+        return kw
+    _run("MultiheadAttention", "drawn",
+         lambda: torch.nn.MultiheadAttention(E, heads, bias=bias, add_bias_kv=bkv,
+                                             add_zero_attn=zero, kdim=kdim, vdim=vdim,
+                                             batch_first=layout == "bf"),
+         lambda g: (g.standard_normal(shape(L, E)), g.standard_normal(shape(S, kd)),
+                    g.standard_normal(shape(S, vd))),
+         modes=("train",), kwargs=kwargs)
+
+
+@settings(max_examples=25, deadline=None)
+@given(mode=st.sampled_from(["reflect", "replicate", "circular"]),
+       h=st.integers(2, 5), w=st.integers(2, 5), data=st.data())
+def test_mode_pad_matches_torchs_pad(mode, h, w, data):
+    top, bottom = (data.draw(st.integers(0, h - 1)) for _ in range(2))
+    left, right = (data.draw(st.integers(0, w - 1)) for _ in range(2))
+    g = np.random.default_rng(0)
+    x = g.standard_normal((2, 3, h, w))
+    y, vjp = F.mode_pad_vjp(x, ((top, bottom), (left, right)), mode)
+    tx = to_torch(x, requires_grad=True)
+    yt = TF.pad(tx, (left, right, top, bottom), mode=mode)
+    dy = g.standard_normal(y.shape)
+    (ref,) = torch.autograd.grad(yt, tx, to_torch(dy))
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_allclose(vjp(dy)[0], ref.numpy(), rtol=1e-13, atol=1e-13)

@@ -234,8 +234,8 @@ def test_bad_constructor_and_torch_modules():
         nn.LSTM(3, 4, num_layers=0)
     with pytest.raises(ValueError, match="dropout must be a probability"):
         nn.RNN(3, 4, dropout=1.5)
-    with pytest.raises(ValueError, match="proj_size=2"):
-        nn.from_torch(torch.nn.LSTM(3, 4, proj_size=2))
+    with pytest.raises(ValueError, match="proj_size must be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
     with pytest.raises(ValueError, match=r"h0 must be \(num_layers·D, N, hidden_size\)"
                                          r" = \(4, 2, 4\)"):
         nn.GRU(3, 4, num_layers=2, bidirectional=True)(np.zeros((2, 5, 3)),

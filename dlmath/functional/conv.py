@@ -27,7 +27,8 @@ from .dense import check_dout
 
 __all__ = ["conv_output_size", "unfold", "conv2d", "conv2d_vjp", "max_pool2d",
            "max_pool2d_vjp", "avg_pool2d", "avg_pool2d_vjp", "conv_transpose2d",
-           "conv_transpose2d_vjp", "adaptive_avg_pool2d", "adaptive_avg_pool2d_vjp"]
+           "conv_transpose2d_vjp", "adaptive_avg_pool2d", "adaptive_avg_pool2d_vjp",
+           "mode_pad_vjp"]
 
 VJP = Callable[[np.ndarray], tuple]
 
@@ -276,6 +277,43 @@ def conv2d_vjp(x, weight, bias=None, stride=1, padding=0, dilation=1,
                                          lft:dx.shape[3] - r])
         return (dx[0] if unbatched else dx), dw, db
     return (y[0] if unbatched else y), vjp
+
+
+_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def mode_pad_vjp(x, pads, mode: str) -> tuple[np.ndarray, VJP]:
+    """Pad the last two axes of x (N, C, H, W) by ``pads`` = ((top, bottom), (left,
+    right)) with torch's ``padding_mode`` "reflect", "replicate" or "circular".
+
+    Each padded position copies one input position: padded = x[..., i_h, :][..., i_w]
+    with i the index map of the mode (reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 ...,
+    replicate: 0 0 | 0 .. n-1 | n-1 n-1, circular: n-1 | 0 .. n-1 | 0). A gather's
+    adjoint is the scatter-add through the same map: dx[i] = Σ of dpadded over
+    the positions that copied i (``np.add.at``), one axis after the other.
+    """
+    if mode not in _NP_MODES:
+        raise ValueError(f"padding_mode must be 'zeros', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
+    H, W = x.shape[-2:]
+    for (lo, hi), n in zip(pads, (H, W)):
+        if mode == "reflect" and max(lo, hi) >= n:
+            raise ValueError(f"padding_mode='reflect' needs padding < the input size "
+                             f"{n}, got {(lo, hi)}")
+        if mode == "circular" and max(lo, hi) > n:
+            raise ValueError(f"padding_mode='circular' needs padding <= the input "
+                             f"size {n}, got {(lo, hi)}")
+    ih = np.pad(np.arange(H), pads[0], mode=_NP_MODES[mode])
+    iw = np.pad(np.arange(W), pads[1], mode=_NP_MODES[mode])
+    y = x[..., ih, :][..., iw]
+
+    def vjp(dy):
+        d1 = np.zeros(dy.shape[:-1] + (W,), dtype=dy.dtype)
+        np.add.at(d1, (Ellipsis, iw), dy)
+        dx = np.zeros(dy.shape[:-2] + (H, W), dtype=dy.dtype)
+        np.add.at(dx, (Ellipsis, ih, slice(None)), d1)
+        return (dx,)
+    return y, vjp
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1,

@@ -387,3 +387,88 @@ def gru_vjp(x, h0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple[tuple, VJP]:
 def gru(x, h0, W_ih, W_hh, b_ih=None, b_hh=None) -> tuple:
     """The GRU's ``(out, h_n)`` (see ``gru_vjp``)."""
     return gru_vjp(x, h0, W_ih, W_hh, b_ih, b_hh)[0]
+
+
+# --------------------------------------------------------------------------- LSTMP
+def lstm_proj_vjp(x, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None,
+                  W_hr=None) -> tuple[tuple, VJP]:
+    """LSTM with a projection (torch's ``proj_size``): the cell of ``lstm_vjp``, then
+    h_t = W_hr m_t with m_t = o ⊙ tanh(c_t), so the recurrent state h (and the
+    output) has P < H entries while the cell c keeps H.
+
+    Shapes: x (N, T, I), h0 (N, P), c0 (N, H), W_ih (4H, I), W_hh (4H, P),
+    W_hr (P, H), biases (4H,). Returns ``(out, h_n, c_n)``, out (N, T, P);
+    ``vjp((dout, dh_n, dc_n)) -> (dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh, dW_hr)``.
+    BPTT as in ``lstm_vjp`` with one step more: the gradient dh reaching h_t
+    (dout_t + W_hhᵀ da_(t+1)) first goes through the projection,
+    dm = W_hrᵀ dh and dW_hr += dh m_tᵀ, and dm then plays the part that dh plays
+    without a projection. Same as ``torch.nn.LSTM(I, H, proj_size=P,
+    batch_first=True)``. Written plainly (one loop, no fused kernels): the
+    projection is rare in the book, clarity first.
+    """
+    fn = "lstm"
+    x = as_float_array(x, fn, "x", ndim=3, layout="(N, T, input_size)")
+    W_ih = as_float_array(W_ih, fn, "W_ih", ndim=2)
+    W_hh = as_float_array(W_hh, fn, "W_hh", ndim=2)
+    W_hr = as_float_array(W_hr, fn, "W_hr", ndim=2, layout="(proj_size, hidden)")
+    P, H = W_hr.shape
+    N, T, I = x.shape
+    if W_ih.shape != (4 * H, I) or W_hh.shape != (4 * H, P):
+        raise ValueError(f"{fn}: with W_hr {W_hr.shape}, W_ih must be {(4 * H, I)} "
+                         f"and W_hh {(4 * H, P)}, got {W_ih.shape} and {W_hh.shape}")
+    dtype = np.result_type(x, W_ih, W_hh, W_hr)
+    b = np.zeros(4 * H, dtype)
+    for v in (b_ih, b_hh):
+        if v is not None:
+            b = b + as_float_array(v, fn, "bias")
+    h = np.zeros((N, P), dtype) if h0 is None else as_float_array(h0, fn, "h0")
+    c = np.zeros((N, H), dtype) if c0 is None else as_float_array(c0, fn, "c0")
+    if h.shape != (N, P) or c.shape != (N, H):
+        raise ValueError(f"{fn}: h0 must be (N, proj_size) = {(N, P)} and c0 (N, "
+                         f"hidden) = {(N, H)}, got {h.shape} and {c.shape}")
+    sig = lambda a: 0.5 * (1 + np.tanh(0.5 * a))  # noqa: E731
+    hs, cs, gates, ms = [h], [c], [], []
+    for t in range(T):
+        a = x[:, t] @ W_ih.T + hs[-1] @ W_hh.T + b
+        i, f = sig(a[:, :H]), sig(a[:, H:2 * H])
+        g, o = np.tanh(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+        c = f * cs[-1] + i * g
+        m = o * np.tanh(c)
+        gates.append((i, f, g, o))
+        cs.append(c)
+        ms.append(m)
+        hs.append(m @ W_hr.T)                        # the projection
+    out = np.stack(hs[1:], axis=1)
+    h_n, c_n = hs[-1].copy(), cs[-1].copy()
+
+    def vjp(dy):
+        dout, dh_n, dc_n = _cotangents(dy, [out.shape, h_n.shape, c_n.shape],
+                                       ["dout", "dh_n", "dc_n"], fn, dtype)
+        dh = np.zeros((N, P), dtype) if dh_n is None else dh_n.copy()
+        dc = np.zeros((N, H), dtype) if dc_n is None else dc_n.copy()
+        dx = np.zeros(x.shape, dtype)
+        dW_ih, dW_hh = np.zeros_like(W_ih), np.zeros_like(W_hh)
+        dW_hr, db = np.zeros_like(W_hr), np.zeros(4 * H, dtype)
+        for t in range(T - 1, -1, -1):
+            if dout is not None:
+                dh = dh + dout[:, t]
+            dW_hr += dh.T @ ms[t]                    # through h_t = W_hr m_t
+            dm = dh @ W_hr
+            i, f, g, o = gates[t]
+            tc = np.tanh(cs[t + 1])
+            dc = dc + dm * o * (1 - tc * tc)
+            da = np.concatenate([dc * g * i * (1 - i), dc * cs[t] * f * (1 - f),
+                                 dc * i * (1 - g * g), dm * tc * o * (1 - o)], axis=1)
+            dc = dc * f
+            dx[:, t] = da @ W_ih
+            dW_ih += da.T @ x[:, t]
+            dW_hh += da.T @ hs[t]
+            db += da.sum(axis=0)
+            dh = da @ W_hh
+        return (dx, None if h0 is None else dh, None if c0 is None else dc, dW_ih,
+                dW_hh, None if b_ih is None else db.copy(),
+                None if b_hh is None else db.copy(), dW_hr)
+    return (out, h_n, c_n), vjp
+
+
+__all__ += ["lstm_proj_vjp"]

@@ -1,8 +1,13 @@
 """Attention layers (Chapter 9): ``MultiheadAttention``, the transformer layers.
 
-Both mirror their ``torch.nn`` twins built with ``batch_first=True``: the same
-parameter names (``in_proj_weight``, ``out_proj.weight``, ``self_attn.*``,
-``linear1.*``, ``norm1.*`` ...), the same mask conventions, the same outputs.
+``MultiheadAttention``, ``TransformerEncoderLayer`` and
+``TransformerDecoderLayer`` mirror their ``torch.nn`` twins: the same parameter
+names (``in_proj_weight``, ``out_proj.weight``, ``self_attn.*``, ``linear1.*``,
+``norm1.*`` ...), the same mask conventions, the same outputs, and torch's
+options (``batch_first``, whose dlmath default stays True, the chapters'
+layout; unbatched input; ``kdim``/``vdim``, ``add_bias_kv``, ``add_zero_attn``,
+attention dropout), keyword-only where the chapters' positional order differs
+from torch's.
 
 Checking against torch: in ``eval()`` mode with gradients off, torch takes a
 fused "fast path" for both modules (``torch._native_multi_head_attention`` /

@@ -42,7 +42,9 @@ class Conv2d(Module):
     from ``rng`` (default ``dlmath.rng``). ``backward`` applies eq-conv-dx/dw/db.
     ``padding`` may be "same" or "valid"; ``groups`` (keyword-only here) is the
     block-diagonal convolution of ``dlmath.functional.conv2d_vjp``; x may be one
-    unbatched (C, H, W) image. ``padding_mode`` other than "zeros" is refused.
+    unbatched (C, H, W) image. ``padding_mode`` "reflect", "replicate" or
+    "circular" pads with ``dlmath.functional.mode_pad_vjp`` (a gather; its
+    backward the scatter-add), then convolves without padding, as torch.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
@@ -56,9 +58,10 @@ class Conv2d(Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{fn}: groups={groups} must divide in_channels="
                              f"{in_channels} and out_channels={out_channels}")
-        if padding_mode != "zeros":
-            raise ValueError(f"{fn}: padding_mode={padding_mode!r} is not supported "
-                             f"(only 'zeros')")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{fn}: padding_mode must be 'zeros', 'reflect', "
+                             f"'replicate' or 'circular', got {padding_mode!r}")
+        self.padding_mode = padding_mode
         self.kernel_size = _pair(kernel_size, fn, "kernel_size", 1)
         self.stride = _pair(stride, fn, "stride", 1)
         self.padding = _padding(padding, fn)
@@ -76,15 +79,12 @@ class Conv2d(Module):
 
     @classmethod
     def from_torch(cls, module) -> "Conv2d":
-        if module.padding_mode != "zeros":
-            raise ValueError(f"Conv2d.from_torch: padding_mode="
-                             f"{module.padding_mode!r} is not supported (only "
-                             f"'zeros')")
         pad = module.padding if isinstance(module.padding, str) \
             else tuple(module.padding)
         layer = cls(module.in_channels, module.out_channels, tuple(module.kernel_size),
                     tuple(module.stride), pad, tuple(module.dilation),
-                    bias=module.bias is not None, groups=module.groups)
+                    bias=module.bias is not None, groups=module.groups,
+                    padding_mode=module.padding_mode)
         return layer._load_torch(module)
 
     def forward(self, x):
@@ -92,11 +92,24 @@ class Conv2d(Module):
         if x.shape[-3] != self.in_channels:
             raise ValueError(f"Conv2d: x must have C={self.in_channels} channels "
                              f"(axis {x.ndim - 3}), got shape {x.shape}")
+        padding, pad_vjp = self.padding, None
+        if self.padding_mode != "zeros":         # pad first, then a conv without
+            if padding == "same":
+                pads = F.conv._same_padding(self.kernel_size, self.dilation,
+                                            self.stride, "Conv2d")
+            elif padding == "valid":
+                pads = ((0, 0), (0, 0))
+            else:
+                pads = ((padding[0],) * 2, (padding[1],) * 2)
+            x, pad_vjp = F.mode_pad_vjp(x, pads, self.padding_mode)
+            padding = 0
         y, vjp = F.conv2d_vjp(x, self._params["weight"], self._params.get("bias"),
-                              self.stride, self.padding, self.dilation, self.groups)
+                              self.stride, padding, self.dilation, self.groups)
 
         def backward(dy):                        # eq-conv-dx/dw/db
             dx, dW, db = vjp(dy)
+            if pad_vjp is not None:
+                (dx,) = pad_vjp(dx)              # the padding's adjoint
             grads = {"weight": dW} if db is None else {"weight": dW, "bias": db}
             return (dx,), grads
         return self._save(y, backward)
@@ -160,18 +173,38 @@ class ConvTranspose2d(Module):
                     module.bias is not None, tuple(module.dilation))
         return layer._load_torch(module)
 
+    def _output_padding(self, x, output_size) -> tuple:
+        """torch's ``output_size``: the output_padding that gives that size,
+        output_size - ((H - 1)s - 2p + d(k - 1) + 1) per axis, in [0, max(s, d))."""
+        if output_size is None:
+            return self.output_padding
+        size = tuple(output_size)[-2:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must end in (H, W), "
+                             f"got {output_size!r}")
+        op = []
+        for a in range(2):
+            base = ((x.shape[-2 + a] - 1) * self.stride[a] - 2 * self.padding[a]
+                    + self.dilation[a] * (self.kernel_size[a] - 1) + 1)
+            extra, top = size[a] - base, max(self.stride[a], self.dilation[a])
+            if not 0 <= extra < top:
+                raise ValueError(f"ConvTranspose2d: output_size {size} is not "
+                                 f"reachable from x of shape {x.shape}: axis {a} "
+                                 f"needs {base} to {base + top - 1}")
+            op.append(int(extra))
+        return tuple(op)
+
     def forward(self, x, output_size=None):
-        if output_size is not None:
-            raise ValueError("ConvTranspose2d: forward(x, output_size=...) is not "
-                             "supported; give output_padding to the constructor")
+        """``output_size`` (torch's): picks the output_padding that gives that size."""
         x = _x4(self, x)
+        op = self._output_padding(x, output_size)
         if x.shape[-3] != self.in_channels:
             raise ValueError(f"ConvTranspose2d: x must have C={self.in_channels} "
                              f"channels (axis {x.ndim - 3}), got shape {x.shape}")
         y, vjp = F.conv_transpose2d_vjp(x, self._params["weight"],
                                         self._params.get("bias"), self.stride,
-                                        self.padding, self.output_padding,
-                                        self.groups, self.dilation)
+                                        self.padding, op, self.groups,
+                                        self.dilation)
 
         def backward(dy):
             dx, dW, db = vjp(dy)

@@ -42,6 +42,7 @@ class Module:
         self._children: dict[str, Module] = {}
         self.training = True
         self._ctx: tuple[Any, Callable] | None = None
+        self.frozen: set[str] = set()   # own parameters torch holds requires_grad=False
 
     # ------------------------------------------------------------------ structure
     def add_module(self, name: str, module: "Module") -> "Module":
@@ -63,7 +64,10 @@ class Module:
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def _named(self, attr: str) -> Iterator[tuple[str, np.ndarray]]:
-        yield from getattr(self, attr).items()
+        own = getattr(self, attr).items()
+        if attr == "_grads" and self.frozen:     # a frozen parameter has no gradient
+            own = [(k, v) for k, v in own if k not in self.frozen]
+        yield from own
         for cname, child in self._children.items():
             for name, value in child._named(attr):
                 yield f"{cname}.{name}", value
@@ -78,7 +82,9 @@ class Module:
 
     @property
     def grads(self) -> dict[str, np.ndarray]:
-        return self._grads if not self._children else dict(self._named("_grads"))
+        if not self._children and not self.frozen:
+            return self._grads
+        return dict(self._named("_grads"))
 
     def parameters(self) -> list[np.ndarray]:
         return [p for _, p in self.named_parameters()]
@@ -170,6 +176,13 @@ class Module:
     def _load_torch(self, module) -> "Module":
         """Load a torch module's parameters and buffers (names must match exactly)."""
         state = {k: v for k, v in module.state_dict().items()}
+        frozen = {k for k, p in module.named_parameters() if not p.requires_grad}
+        for k in frozen:                       # requires_grad=False: no gradient
+            *path, leaf = k.split(".")
+            owner = self
+            for c in path:
+                owner = owner._children.get(c, owner)
+            owner.frozen.add(leaf)
         try:
             self.load_state_dict(state)
         except KeyError as e:                  # an attribute dlmath does not mirror

@@ -58,6 +58,7 @@ class _Recurrent(Module):
 
     _gates = 1
     _nstates = 1
+    proj_size = 0
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  batch_first: bool = True, rng=None, *, num_layers: int = 1,
@@ -81,15 +82,22 @@ class _Recurrent(Module):
         self.dropout_masks = None
         D = 2 if bidirectional else 1
         G = self._gates * H
+        Ho = self._hout                        # proj_size if the LSTM projects, else H
         k = 1 / math.sqrt(H)                   # like torch: all parameters U(-k, k)
         for layer in range(self.num_layers):
-            width = input_size if layer == 0 else D * H
+            width = input_size if layer == 0 else D * Ho
             for sfx in self._suffixes()[layer * D:(layer + 1) * D]:
-                shapes = {f"weight_ih{sfx}": (G, width), f"weight_hh{sfx}": (G, H)}
+                shapes = {f"weight_ih{sfx}": (G, width), f"weight_hh{sfx}": (G, Ho)}
                 if bias:
                     shapes.update({f"bias_ih{sfx}": (G,), f"bias_hh{sfx}": (G,)})
+                if self.proj_size:
+                    shapes[f"weight_hr{sfx}"] = (self.proj_size, H)
                 for name, shape in shapes.items():
                     self._params[name] = init.uniform_(np.empty(shape), -k, k, rng)
+
+    @property
+    def _hout(self) -> int:
+        return self.proj_size or self.hidden_size
 
     def _suffixes(self) -> list:
         """``_l{k}`` and ``_l{k}_reverse`` in torch's order: index D·k + d."""
@@ -98,10 +106,6 @@ class _Recurrent(Module):
 
     @classmethod
     def _torch_kwargs(cls, module) -> dict:
-        if getattr(module, "proj_size", 0):
-            raise ValueError(f"{cls.__name__}.from_torch: proj_size="
-                             f"{module.proj_size} (an LSTM with projections) is not "
-                             f"supported")
         return dict(bias=module.bias, batch_first=module.batch_first,
                     num_layers=module.num_layers, dropout=float(module.dropout),
                     bidirectional=module.bidirectional)
@@ -130,21 +134,24 @@ class _Recurrent(Module):
         return dout if self.batch_first else dout.transpose(1, 0, 2)
 
     def _check_state(self, s, name: str, N: int, unbatched: bool) -> np.ndarray:
-        """A state as (D·L, N, H)."""
+        """A state as (D·L, N, H) (h0 of a projecting LSTM: (D·L, N, proj_size))."""
         s = as_float_array(s, self._name, name)
         DL = len(self._suffixes())
-        want = (DL, self.hidden_size) if unbatched else (DL, N, self.hidden_size)
+        size, what = (self.proj_size, "proj_size") if name == "h0" and \
+            self.proj_size else (self.hidden_size, "hidden_size")
+        want = (DL, size) if unbatched else (DL, N, size)
         if s.shape != want:
-            lay = "(num_layers·D, hidden_size)" if unbatched else \
-                "(num_layers·D, N, hidden_size)"
+            lay = f"(num_layers·D, {what})" if unbatched else \
+                f"(num_layers·D, N, {what})"
             raise ValueError(f"{self._name}: {name} must be {lay} = {want}, "
                              f"got shape {s.shape}")
         return s[:, None] if unbatched else s
 
     def _weights(self, sfx: str) -> tuple:
         p = self._params
-        return (p[f"weight_ih{sfx}"], p[f"weight_hh{sfx}"], p.get(f"bias_ih{sfx}"),
-                p.get(f"bias_hh{sfx}"))
+        w = (p[f"weight_ih{sfx}"], p[f"weight_hh{sfx}"], p.get(f"bias_ih{sfx}"),
+             p.get(f"bias_hh{sfx}"))
+        return w + ((p[f"weight_hr{sfx}"],) if self.proj_size else ())
 
     def _masks(self, masks, shape: tuple) -> list:
         """The dropout masks between layers (None: no dropout there)."""
@@ -175,7 +182,7 @@ class _Recurrent(Module):
         """Every layer and direction; returns out (N, T, D·H), the final states
         (one (D·L, N, H) array per state) and the backward closure."""
         D = 2 if self.bidirectional else 1
-        H = self.hidden_size
+        H = self._hout
         sfx = self._suffixes()
         vjps, finals, scales = [], [[] for _ in range(self._nstates)], []
         u = x
@@ -220,8 +227,8 @@ class _Recurrent(Module):
                         if s is not None:
                             dstates[k][i] = s
                     grads.update(zip((f"weight_ih{sfx[i]}", f"weight_hh{sfx[i]}",
-                                      f"bias_ih{sfx[i]}", f"bias_hh{sfx[i]}"),
-                                     dparams))
+                                      f"bias_ih{sfx[i]}", f"bias_hh{sfx[i]}",
+                                      f"weight_hr{sfx[i]}"), dparams))
                 g = dx
             grads = {k: v for k, v in grads.items() if v is not None}
             return g, dstates, grads
@@ -235,7 +242,7 @@ class _Recurrent(Module):
               self._check_state(s, name, N, unbatched)
               for s, name in zip(states, ("h0", "c0"))]
         D = 2 if self.bidirectional else 1
-        masks = self._masks(dropout_masks, (N, xb.shape[1], D * self.hidden_size))
+        masks = self._masks(dropout_masks, (N, xb.shape[1], D * self._hout))
         self.dropout_masks = masks if any(m is not None for m in masks) else None
         out, finals, backward = self._run(xb, st, masks)
         lay_out = self._out_layout(out, unbatched)
@@ -328,19 +335,39 @@ class LSTM(_Recurrent):
     ``forward(x, hc0=None, *, dropout_masks=None) -> (out, (h_n, c_n))`` with
     ``hc0 = (h0, c0)``, each (D·L, N, H); ``backward(dout)`` or
     ``backward((dout, (dh_n, dc_n)))`` -> ``dx``, or ``(dx, (dh0, dc0))`` if hc0
-    was given. ``proj_size`` is not supported (refused by ``from_torch``).
+    was given. ``proj_size`` = P > 0: an LSTM with projections,
+    h_t = W_hr (o ⊙ tanh c_t) of size P (``weight_hr_l{k}`` (P, H); W_hh is
+    (4H, P); h0 (D·L, N, P), c0 (D·L, N, H)), BPTT in
+    ``dlmath.functional.lstm_proj_vjp``.
     """
 
     _gates = 4
     _nstates = 2
 
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 batch_first: bool = True, rng=None, *, num_layers: int = 1,
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0):
+        self.proj_size = check_int(proj_size, "LSTM", "proj_size", minimum=0)
+        if proj_size and proj_size >= check_int(hidden_size, "LSTM", "hidden_size",
+                                                minimum=1):
+            raise ValueError(f"LSTM: proj_size must be smaller than hidden_size="
+                             f"{hidden_size}, got {proj_size}")
+        super().__init__(input_size, hidden_size, bias, batch_first, rng,
+                         num_layers=num_layers, dropout=dropout,
+                         bidirectional=bidirectional)
+
     @classmethod
     def from_torch(cls, module) -> "LSTM":
-        layer = cls(module.input_size, module.hidden_size, **cls._torch_kwargs(module))
+        layer = cls(module.input_size, module.hidden_size, **cls._torch_kwargs(module),
+                    proj_size=module.proj_size)
         return layer._load_torch(module)
 
     def _cell(self, x, s0, weights):
-        (out, h_n, c_n), vjp = F.lstm_vjp(x, s0[0], s0[1], *weights)
+        if self.proj_size:
+            (out, h_n, c_n), vjp = F.lstm_proj_vjp(x, s0[0], s0[1], *weights)
+        else:
+            (out, h_n, c_n), vjp = F.lstm_vjp(x, s0[0], s0[1], *weights)
 
         def back(dout, df):
             dx, dh0, dc0, *dp = vjp((dout, df[0], df[1]))
