@@ -60,7 +60,8 @@ def igq_torch(A, b, x, x0):                      # right, but not by hand
 
 # ------------------------------------------------------------ 12.3 wrong answers
 def _rule(gradient, x, baseline, alphas, weights):
-    g = sum(w * gradient(baseline + a * (x - baseline)) for a, w in zip(alphas, weights))
+    g = sum(w * gradient(baseline + a * (x - baseline))
+            for a, w in zip(alphas, weights))
     return (x - baseline) * g
 
 

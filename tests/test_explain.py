@@ -131,7 +131,8 @@ def test_riemann_trapezoid_weights_sum_to_n_minus_1_over_n(n):
                                            ("trapezoid", 2)])
 def test_completeness_error_has_the_rules_order(method, order):
     net = _net(3)
-    m, x = explain.torch_model(net, target=1), np.random.default_rng(3).normal(size=(5, 6))
+    m = explain.torch_model(net, target=1)
+    x = np.random.default_rng(3).normal(size=(5, 6))
     gap = [np.abs(explain.completeness_gap(
         m, explain.integrated_gradients(m, x, n_steps=n, method=method), x)).max()
         for n in (32, 64)]
@@ -140,7 +141,8 @@ def test_completeness_error_has_the_rules_order(method, order):
 
 def test_gauss_legendre_completeness_to_rounding():
     net = _net(4)
-    m, x = explain.torch_model(net, target=0), np.random.default_rng(4).normal(size=(5, 6))
+    m = explain.torch_model(net, target=0)
+    x = np.random.default_rng(4).normal(size=(5, 6))
     ig = explain.integrated_gradients(m, x, n_steps=40)
     assert np.abs(explain.completeness_gap(m, ig, x)).max() < 1e-12
 
@@ -199,7 +201,8 @@ def test_shapley_axioms(x, seed):
 
 def test_sampled_shapley_is_unbiased_within_its_standard_error():
     net = _net(5)
-    m, x = explain.torch_model(net, target=1), np.random.default_rng(5).normal(size=(2, 6))
+    m = explain.torch_model(net, target=1)
+    x = np.random.default_rng(5).normal(size=(2, 6))
     exact = explain.shapley_exact(m, x)
     est, se = explain.shapley_sampled(m, x, n_samples=400,
                                       rng=np.random.default_rng(0), return_std=True)

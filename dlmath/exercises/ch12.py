@@ -163,7 +163,8 @@ def check_ig_midpoint(fn, *, seed: int = 123) -> None:
         ratio = gaps[0] / gaps[1] if gaps[1] > 0 else math.inf
         if not 3.0 <= ratio <= 5.5:
             raise AssertionError(f"{title}: on test case {case} the completeness "
-                                 f"error falls by {ratio:.2f}x from n={n} to n={2 * n}; "
+                                 f"error falls by {ratio:.2f}x from n={n} to "
+                                 f"n={2 * n}; "
                                  f"the midpoint rule's falls by about 4x (O(1/n²))")
     print(f"✓ {title}: matches captum's riemann_middle on all 4 test cases, and "
           f"its completeness error falls about 4x when n doubles")
