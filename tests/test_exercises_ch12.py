@@ -13,7 +13,9 @@ NB = "chapters/12_explainability/"
 NB1 = NB + "01_gradients_as_explanations.ipynb"
 NB2 = NB + "02_integrated_gradients.ipynb"
 NB3 = NB + "03_perturbation_and_shapley.ipynb"
-GRAD, IG, SHAP = solutions(NB1), solutions(NB2), solutions(NB3)
+NB4 = NB + "04_sanity_checks.ipynb"
+GRAD, IG, SHAP, SANITY = (solutions(NB1), solutions(NB2), solutions(NB3),
+                          solutions(NB4))
 
 
 def stub(*args):
@@ -128,6 +130,28 @@ def sh_size_weights_only(v):                     # 1/3 per size, not per coaliti
     return phi
 
 
+# ------------------------------------------------------------ 12.6 wrong answers
+def _pearson(a, b):
+    a, b = np.ravel(a) - np.mean(a), np.ravel(b) - np.mean(b)
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
+def sp_ordinal(a, b):                            # ties broken by position
+    return _pearson(np.argsort(np.argsort(np.ravel(a), kind="stable")),
+                    np.argsort(np.argsort(np.ravel(b), kind="stable")))
+
+
+def sp_pearson(a, b):                            # correlation of values, not ranks
+    return _pearson(a, b)
+
+
+def sp_min_rank(a, b):                           # ties get their lowest rank
+    def r(v):
+        v = np.ravel(v)
+        return np.searchsorted(np.sort(v), v, side="left").astype(float)
+    return _pearson(r(a), r(b))
+
+
 CASES = [
     ("check_smoothgrad_relu", GRAD["smoothgrad_relu"],
      [sg_no_norm, sg_pdf, sg_raw_gradient]),
@@ -139,6 +163,7 @@ CASES = [
      [te_first_order, te_midpoint_constant, te_wrong_sign, te_sixth]),
     ("check_shapley_3", SHAP["shapley_3"],
      [sh_unweighted, sh_first, sh_leave_one_out, sh_size_weights_only]),
+    ("check_spearman", SANITY["spearman"], [sp_ordinal, sp_pearson, sp_min_rank]),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -173,7 +198,7 @@ def test_check_says_what_is_wrong_on_bad_returns(check, bad):
     assert "TypeError" not in str(err.value) or "expected" in str(err.value)
 
 
-@pytest.mark.parametrize("path", [NB1, NB2, NB3])
+@pytest.mark.parametrize("path", [NB1, NB2, NB3, NB4])
 def test_every_visible_and_hidden_call_accepts_the_notebook_solution(path, capsys):
     calls = check_calls(path)
     assert any(seed is not None for *_, seed in calls), "no hidden cases"
