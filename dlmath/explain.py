@@ -38,7 +38,7 @@ __all__ = [
     "Model", "torch_model", "nn_model", "scores", "saliency", "input_x_gradient",
     "smoothgrad", "QUADRATURES", "quadrature", "integrated_gradients",
     "completeness_gap", "occlusion", "shapley_exact", "shapley_sampled",
-    "rank_correlation",
+    "rank_correlation", "blur", "digits_cnn", "digits_mlp",
 ]
 
 Model = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
@@ -500,6 +500,22 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     ra, rb = ra - ra.mean(), rb - rb.mean()
     den = math.sqrt(float(ra @ ra) * float(rb @ rb))
     return float(ra @ rb / den) if den > 0 else float("nan")
+
+
+# ----------------------------------------------------------------- baselines
+def blur(x: np.ndarray, passes: int = 2) -> np.ndarray:
+    """A blurred-image baseline: ``passes`` rounds of the separable 3x3 binomial filter
+    [1, 2, 1]/4 with edge padding. x: (N, C, H, W) -> (N, C, H, W)."""
+    x = as_float_array(x, "blur", "x", ndim=4, layout="(N, C, H, W)")
+    check_int(passes, "blur", "passes", minimum=0)
+    H, W = x.shape[2:]
+    k = (0.25, 0.5, 0.25)
+    for _ in range(passes):
+        p = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)), mode="edge")
+        x = sum(k[i] * p[:, :, i:i + H] for i in range(3))
+        p = np.pad(x, ((0, 0), (0, 0), (0, 0), (1, 1)), mode="edge")
+        x = sum(k[i] * p[:, :, :, i:i + W] for i in range(3))
+    return x
 
 
 # ----------------------------------------------------------------- models to explain

@@ -289,3 +289,13 @@ def test_other_bad_inputs(model):
                                                                               int))
     with pytest.raises(ValueError, match="same size"):
         explain.rank_correlation(np.ones(3), np.ones(4))
+
+
+def test_blur_keeps_constants_and_mass_and_checks_its_input():
+    x = np.random.default_rng(0).random((2, 1, 8, 8))
+    assert_close(explain.blur(np.full((1, 1, 5, 5), 0.7)), np.full((1, 1, 5, 5), 0.7),
+                 rtol=1e-15, atol=1e-15, verbose=False)
+    inner = explain.blur(np.pad(x, ((0, 0), (0, 0), (4, 4), (4, 4))))
+    assert abs(inner.sum() - x.sum()) < 1e-12          # zero edges: no mass lost
+    with pytest.raises(ValueError, match=r"must have 4 dims \(N, C, H, W\)"):
+        explain.blur(np.ones((8, 8)))
