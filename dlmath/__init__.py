@@ -14,6 +14,7 @@ against PyTorch. The package is small on purpose: one module per idea.
 - ``dlmath.optim``: optimizers and learning-rate schedules with torch.optim's semantics.
 - ``dlmath.landscapes``: 2-D test functions for optimizers, and runs on them.
 - ``dlmath.nn``: layers with hand-derived backward passes, mirroring torch.nn (Part II).
+- ``dlmath.explain``: attributions (saliency, IG, occlusion, Shapley), Chapter 12.
 """
 from __future__ import annotations
 
@@ -30,9 +31,12 @@ from . import (
     optim,
     probability,
 )
+# Chapter 12 (explainability)
+from . import explain
 
 __all__ = [
     "seed", "rng", "device", "autodiff", "check", "data", "functional", "landscapes",
-    "linalg", "optim", "nn", "probability"
+    "linalg", "optim", "nn", "probability",
+    "explain",  # Chapter 12
 ]
 __version__ = "0.1.0"
