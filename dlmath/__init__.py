@@ -15,6 +15,11 @@ against PyTorch. The package is small on purpose: one module per idea.
 - ``dlmath.landscapes``: 2-D test functions for optimizers, and runs on them.
 - ``dlmath.nn``: layers with hand-derived backward passes, mirroring torch.nn (Part II).
 - ``dlmath.generative``: KL, reparameterization, DDPM schedule, couplings (Chapter 10).
+- ``dlmath.graph``: Laplacians, stochastic block models, spectral clustering
+  (Chapter 11).
+- ``dlmath.explain``: attributions (saliency, IG, occlusion, Shapley), Chapter 12.
+- ``dlmath.distributed``, ``dlmath.memory``, ``dlmath.precision``, ``dlmath.flash``,
+  ``dlmath.kvcache``: scaling and efficiency (Chapter 13; imported on demand).
 - ``dlmath.nas`` / ``dlmath.quantum``: search budgets and DARTS; a qubit simulator
   (Chapter 14).
 """
@@ -26,28 +31,22 @@ from . import (
     autodiff,
     check,
     data,
+    explain,
     functional,
+    generative,
+    graph,
     landscapes,
     linalg,
+    nas,
     nn,
     optim,
     probability,
+    quantum,
 )
-# Chapter 10: generative models
-from . import generative
-# Chapter 14: architecture search and quantum circuits
-from . import nas, quantum
 
 __all__ = [
     "seed", "rng", "device", "autodiff", "check", "data", "functional", "landscapes",
     "linalg", "optim", "nn", "probability",
-    # Chapter 14
-    "nas", "quantum",
+    "generative", "graph", "explain", "nas", "quantum",   # Part III
 ]
-__all__ += ["generative"]  # Chapter 10
 __version__ = "0.1.0"
-
-# Chapter 11 (graphs): Laplacians, stochastic block models, spectral clustering
-from . import graph  # noqa: E402
-
-__all__ += ["graph"]

@@ -15,10 +15,10 @@ and in ``tests/test_explain.py``:
 ==========================  =================================  =====================
 function                    equation                           captum
 ==========================  =================================  =====================
-``saliency``                |∂f/∂x|, eq. (12.1)                ``Saliency``
+``saliency``                |∂f/∂x|, eq-xai-saliency                ``Saliency``
 ``input_x_gradient``        x ⊙ ∂f/∂x                          ``InputXGradient``
 ``smoothgrad``              mean of ∂f/∂x over x + ε           ``NoiseTunnel``
-``integrated_gradients``    (x - x') ⊙ ∫ ∇f(x' + α(x - x')) dα  ``IntegratedGradients``
+``integrated_gradients``    (x - x') ⊙ ∫ ∇f(x' + α(x - x'))    ``IntegratedGradients``
 ``occlusion``               f(x) - f(x with a patch replaced)  ``Occlusion``
 ``shapley_exact``           Shapley formula, all coalitions    ``ShapleyValues``
 ``shapley_sampled``         average over permutations          ``ShapleyValueSampling``
@@ -38,7 +38,7 @@ __all__ = [
     "Model", "torch_model", "nn_model", "scores", "saliency", "input_x_gradient",
     "smoothgrad", "QUADRATURES", "quadrature", "integrated_gradients",
     "completeness_gap", "occlusion", "shapley_exact", "shapley_sampled",
-    "rank_correlation",
+    "rank_correlation", "blur", "digits_cnn", "digits_mlp",
 ]
 
 Model = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
@@ -108,7 +108,8 @@ def torch_model(module, target: int | Sequence[int] | None = None, *,
 
 
 def nn_model(module, target: int | Sequence[int] | None = None) -> Model:
-    """``(forward, gradient)`` of a ``dlmath.nn`` layer's score ``module(X)[:, target]``.
+    """``(forward, gradient)`` of a ``dlmath.nn`` layer's score
+    ``module(X)[:, target]``.
 
     The gradient is the layer's hand-derived backward with a one-hot ``dout``:
     row ``n`` of ``dout`` selects the score of example ``n``.
@@ -181,7 +182,7 @@ def _baseline(baseline: Any, x: np.ndarray, fn: str) -> np.ndarray:
 
 # ----------------------------------------------------------------- gradients
 def saliency(model: Model, x: np.ndarray, *, abs: bool = True) -> np.ndarray:
-    """Saliency |∂f/∂x| (or the signed gradient with ``abs=False``), eq. (12.1).
+    """Saliency |∂f/∂x| (or the signed gradient with ``abs=False``), eq-xai-saliency.
 
     x: (N, *shape) -> (N, *shape). As ``captum.attr.Saliency`` (``abs=True``
     by default).
@@ -203,7 +204,7 @@ def smoothgrad(model: Model, x: np.ndarray, *, stdev: float = 0.1,
                n_samples: int = 50, noise: np.ndarray | None = None,
                rng: np.random.Generator | None = None, abs: bool = False,
                return_std: bool = False):
-    """SmoothGrad: (1/n) Σ_k ∇f(x + ε_k), ε_k ~ N(0, σ² I), eq. (12.3).
+    """SmoothGrad: (1/n) Σ_k ∇f(x + ε_k), ε_k ~ N(0, σ² I), eq-xai-smoothgrad.
 
     x: (N, *shape). ``noise`` (optional): the ε_k themselves, shape
     ``(N, n_samples, *shape)``; otherwise drawn from ``rng`` with ``stdev``.
@@ -243,7 +244,7 @@ def smoothgrad(model: Model, x: np.ndarray, *, stdev: float = 0.1,
 # ----------------------------------------------------------------- integrated gradients
 def quadrature(method: str, n_steps: int, *,
                float32: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes α_k in [0, 1] and weights w_k of a rule ∫₀¹ g ≈ Σ_k w_k g(α_k), eq. (12.7).
+    """Nodes α_k in [0, 1] and weights w_k of ∫₀¹ g ≈ Σ_k w_k g(α_k), eq-ig-quad.
 
     ``riemann_left`` / ``riemann_right`` / ``riemann_middle``: n cells of width
     1/n, g at the cell's left end, right end or middle (errors O(1/n), O(1/n),
@@ -291,7 +292,7 @@ def quadrature(method: str, n_steps: int, *,
 def integrated_gradients(model: Model, x: np.ndarray, baseline: Any = None, *,
                          n_steps: int = 50, method: str = "gausslegendre",
                          float32: bool = False) -> np.ndarray:
-    """Integrated gradients, eq. (12.5), by the quadrature rule ``method``:
+    """Integrated gradients, eq-ig-def, by the quadrature rule ``method``:
 
     IG_i(x) = (x_i - x'_i) Σ_k w_k ∂f/∂x_i(x' + α_k (x - x')).
 
@@ -314,7 +315,7 @@ def integrated_gradients(model: Model, x: np.ndarray, baseline: Any = None, *,
 
 def completeness_gap(model: Model, attributions: np.ndarray, x: np.ndarray,
                      baseline: Any = None) -> np.ndarray:
-    """Σ_i IG_i - (f(x) - f(x')) per example, eq. (12.6): zero for exact IG."""
+    """Σ_i IG_i - (f(x) - f(x')) per example, eq-ig-completeness: zero for exact IG."""
     fn = "completeness_gap"
     x = _batch(x, fn)
     a = as_float_array(attributions, fn, "attributions")
@@ -337,7 +338,7 @@ def _tuple(v: Any, k: int, fn: str, name: str) -> tuple[int, ...]:
 
 def occlusion(model: Model, x: np.ndarray, window: int | Sequence[int], *,
               stride: int | Sequence[int] = 1, baseline: Any = 0.0) -> np.ndarray:
-    """Occlusion, eq. (12.10): slide a window, replace it by the baseline, and give
+    """Occlusion, eq-occ-def: slide a window, replace it by the baseline, and give
     each feature the mean of f(x) - f(x occluded) over the windows covering it.
 
     x: (N, *shape); window, stride: one int per dim of ``shape`` (or one int for
@@ -398,7 +399,7 @@ def _coalition_inputs(x, b, mask, coalitions):
 
 def shapley_exact(model: Model, x: np.ndarray, baseline: Any = 0.0, *,
                   feature_mask: Any = None, max_players: int = 16) -> np.ndarray:
-    """Exact Shapley values by enumerating all 2^M coalitions, eq. (12.12):
+    """Exact Shapley values by enumerating all 2^M coalitions, eq-shap-formula:
 
     φ_i = Σ_{S ⊆ P∖{i}} |S|! (M - |S| - 1)! / M! · (v(S ∪ {i}) - v(S)),
 
@@ -433,7 +434,7 @@ def shapley_sampled(model: Model, x: np.ndarray, baseline: Any = 0.0, *,
                     permutations: np.ndarray | None = None,
                     rng: np.random.Generator | None = None,
                     return_std: bool = False):
-    """Shapley values estimated from random orders of the players, eq. (12.13):
+    """Shapley values estimated from random orders of the players, eq-shap-perm:
     φ̂_i = (1/n) Σ_k (v(Pre_k(i) ∪ {i}) - v(Pre_k(i))), Pre_k(i) the players
     before i in permutation k.
 
@@ -499,6 +500,22 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     ra, rb = ra - ra.mean(), rb - rb.mean()
     den = math.sqrt(float(ra @ ra) * float(rb @ rb))
     return float(ra @ rb / den) if den > 0 else float("nan")
+
+
+# ----------------------------------------------------------------- baselines
+def blur(x: np.ndarray, passes: int = 2) -> np.ndarray:
+    """A blurred-image baseline: ``passes`` rounds of the separable 3x3 binomial filter
+    [1, 2, 1]/4 with edge padding. x: (N, C, H, W) -> (N, C, H, W)."""
+    x = as_float_array(x, "blur", "x", ndim=4, layout="(N, C, H, W)")
+    check_int(passes, "blur", "passes", minimum=0)
+    H, W = x.shape[2:]
+    k = (0.25, 0.5, 0.25)
+    for _ in range(passes):
+        p = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)), mode="edge")
+        x = sum(k[i] * p[:, :, i:i + H] for i in range(3))
+        p = np.pad(x, ((0, 0), (0, 0), (0, 0), (1, 1)), mode="edge")
+        x = sum(k[i] * p[:, :, :, i:i + W] for i in range(3))
+    return x
 
 
 # ----------------------------------------------------------------- models to explain

@@ -16,7 +16,7 @@ from ..check import assert_close, to_torch
 from . import check_function, refuse_calls, rng
 
 __all__ = ["check_smoothgrad_relu", "check_ig_quadratic", "check_ig_midpoint",
-           "check_trapezoid_error", "check_shapley_3"]
+           "check_trapezoid_error", "check_shapley_3", "check_spearman"]
 
 
 def _call(fn, title, *args):
@@ -163,7 +163,8 @@ def check_ig_midpoint(fn, *, seed: int = 123) -> None:
         ratio = gaps[0] / gaps[1] if gaps[1] > 0 else math.inf
         if not 3.0 <= ratio <= 5.5:
             raise AssertionError(f"{title}: on test case {case} the completeness "
-                                 f"error falls by {ratio:.2f}x from n={n} to n={2 * n}; "
+                                 f"error falls by {ratio:.2f}x from n={n} to "
+                                 f"n={2 * n}; "
                                  f"the midpoint rule's falls by about 4x (O(1/n²))")
     print(f"✓ {title}: matches captum's riemann_middle on all 4 test cases, and "
           f"its completeness error falls about 4x when n doubles")
@@ -247,3 +248,39 @@ def check_shapley_3(fn, *, seed: int = 125) -> None:
                    hint="a player's value weights its marginal contribution to a "
                         "coalition S by the share of orders in which exactly S "
                         "comes before it")
+
+
+# ---------------------------------------------------------------------- Exercise 12.6
+def check_spearman(fn, *, seed: int = 126) -> None:
+    """Exercise 12.6: Spearman's rank correlation of two maps with ties (mean ranks).
+
+    fn(a, b) -> a number, for arrays of any (equal) shape. The reference is
+    ``scipy.stats.spearmanr`` on the flattened arrays; the cases hold many ties
+    (blank pixels, zero attributions), where ordinal ranks give another answer.
+    """
+    from scipy.stats import spearmanr
+
+    title = "Exercise 12.6 spearman"
+    refuse_calls(fn, ("spearmanr", "rankdata", "rank_correlation", "scipy", "torch",
+                      "explain"), title=title, why="rank the values yourself")
+    g = rng(seed)
+    cases = [(g.standard_normal(20), g.standard_normal(20)),
+             (g.integers(0, 3, (4, 4)).astype(float), g.standard_normal((4, 4))),
+             (np.maximum(g.standard_normal((8, 8)), 0), np.maximum(
+                 g.standard_normal((8, 8)), 0)),
+             (np.array([1.0, 2.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0, 4.0])),
+             (g.integers(0, 2, 30).astype(float), g.integers(0, 4, 30).astype(float))]
+    for case, (a, b) in enumerate(cases, 1):
+        ref = float(spearmanr(a.ravel(), b.ravel()).statistic)
+        got = _call(fn, title, a, b)
+        if np.size(got) != 1:
+            raise AssertionError(f"{title}: return one number, got shape "
+                                 f"{np.shape(got)} on test case {case}")
+        got = float(np.asarray(got, dtype=np.float64).reshape(()))
+        if not abs(got - ref) <= 1e-12:
+            raise AssertionError(f"{title}: on test case {case} (shapes {a.shape}, "
+                                 f"{int(a.size - np.unique(a).size)} tied values in "
+                                 f"a) the rank correlation is {ref:.6f}, you give "
+                                 f"{got:.6f}. Hint: tied values share the mean of the "
+                                 f"ranks they occupy")
+    print(f"✓ {title}: matches scipy.stats.spearmanr on all {len(cases)} test cases")
