@@ -205,4 +205,4 @@ def test_every_visible_and_hidden_call_accepts_the_notebook_solution(path, capsy
     for module, check, fn, seed in calls:
         kw = {} if seed is None else {"seed": seed}
         getattr(ch12, check)(solutions(path)[fn], **kw)
-    assert capsys.readouterr().out.count("✓") == len(calls)
+    assert capsys.readouterr().out.count("✓") == sum(seed is None for *_, seed in calls)
