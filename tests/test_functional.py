@@ -116,6 +116,16 @@ def test_cross_entropy_and_grad_match_torch(N, C, scale, data):
         close(F.cross_entropy_grad(z, y, reduction=reduction), grad, atol=1e-15)
 
 
+def test_tiny_log_probabilities_are_not_rounded_to_the_logits_spacing(t):
+    # found by hypothesis: z - logsumexp(z) rounds -log(1 + e^-28) to the spacing of
+    # 28 (0.2% off); the shift must be subtracted first, as torch does
+    z, y = np.array([[28.0, 0.0]]), np.array([0])
+    tz = t(z, requires_grad=True)
+    close(F.log_softmax(z, axis=1), torch.log_softmax(tz, 1), rtol=1e-12, atol=0)
+    (grad,) = torch.autograd.grad(TF.cross_entropy(tz, torch.as_tensor(y)), tz)
+    close(F.cross_entropy_grad(z, y), grad, rtol=1e-12, atol=0)
+
+
 def test_cross_entropy_at_1e4(t):
     z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]])
     y = np.array([1, 0])

@@ -122,12 +122,18 @@ def log_softmax(x, axis: int = -1, *, dim: int | None = None, dtype=None,
                 _stacklevel: int = 3) -> np.ndarray:
     """log softmax(x)_i = x_i - logsumexp(x), Chapter 3, notebook 3; same shape as x.
 
-    Never takes the log of a softmax that may have underflowed to 0.
-    Same as ``torch.log_softmax(x, dim=axis)``.
+    Never takes the log of a softmax that may have underflowed to 0. Computed
+    as (x_i - m) - log Σ_j exp(x_j - m), the shift subtracted first: adding m
+    back before subtracting would round a tiny log-probability such as
+    -log(1 + e^-28) ≈ -6.9e-13 to the spacing of m. Same as
+    ``torch.log_softmax(x, dim=axis)``.
     """
     x = as_float_array(x, "log_softmax", "x")
     axis = _check_axis(x, _dim(axis, dim, dtype, "log_softmax"), "log_softmax")
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    m = np.max(x, axis=axis, keepdims=True)
+    shifted = x - np.where(np.isfinite(m), m, 0.0)   # all -inf rows: no shift
+    with np.errstate(divide="ignore"):
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax_jacobian(x) -> np.ndarray:
@@ -310,7 +316,9 @@ def cross_entropy_vjp(logits, target, reduction: str = "mean", *, weight=None,
         if dl.shape != np.shape(loss):
             raise ValueError(f"{fn}: dout must have the output's shape "
                              f"{np.shape(loss)}, got {dl.shape}")
-        g = np.exp(logp) * A.sum(axis=1, keepdims=True) - A
+        # p Σa - a = a·expm1(log p) + p·(Σa - a): no cancellation where p ≈ 1
+        # (the plain case gives expm1(log p_y) at the label, as exactly as torch)
+        g = A * np.expm1(logp) + np.exp(logp) * (A.sum(axis=1, keepdims=True) - A)
         if reduction == "none":
             g = g * dl.reshape(-1, 1)
         else:
