@@ -34,7 +34,7 @@ def test_every_visible_and_hidden_call_accepts_the_notebook_solution(path, capsy
         mod = importlib.import_module(f"dlmath.exercises.{module}")
         getattr(mod, check)(solutions(path)[fn], **({} if seed is None else
                                                    {"seed": seed}))
-    assert capsys.readouterr().out.count("✓") == len(calls)
+    assert capsys.readouterr().out.count("✓") == sum(seed is None for *_, seed in calls)
 
 
 @pytest.mark.parametrize("check", [ch14.check_conv2d_flops, ch14.check_patchify,
