@@ -198,7 +198,8 @@ def check_rw_smoothing_limit(fn, *, seed: int = 115) -> None:
     import torch
 
     title = "Exercise 11.5 rw_smoothing_limit"
-    refuse_calls(fn, ("torch", "numpy.linalg", "scipy.linalg", "dlmath.functional.graph"),
+    refuse_calls(fn, ("torch", "numpy.linalg", "scipy.linalg",
+                      "dlmath.functional.graph"),
                  title=title, why="write the limit in closed form")
     g = rng(seed)
     cases = []

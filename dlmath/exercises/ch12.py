@@ -222,7 +222,8 @@ def check_shapley_3(fn, *, seed: int = 125) -> None:
     from captum.attr import ShapleyValues
 
     title = "Exercise 12.5 shapley_3"
-    refuse_calls(fn, ("torch", "captum", "dlmath.explain"), title=title, why="use the Shapley formula yourself")
+    refuse_calls(fn, ("torch", "captum", "dlmath.explain"), title=title,
+                 why="use the Shapley formula yourself")
     g = rng(seed)
     games = [np.array([0, 1, 2, 3, 1, 2, 3, 6], dtype=float),        # additive
              np.array([0, 0, 0, 1, 0, 1, 1, 1], dtype=float),        # majority vote
@@ -259,7 +260,8 @@ def check_spearman(fn, *, seed: int = 126) -> None:
     from scipy.stats import spearmanr
 
     title = "Exercise 12.6 spearman"
-    refuse_calls(fn, ("scipy", "torch", "dlmath.explain"), title=title, why="rank the values yourself")
+    refuse_calls(fn, ("scipy", "torch", "dlmath.explain"), title=title,
+                 why="rank the values yourself")
     g = rng(seed)
     cases = [(g.standard_normal(20), g.standard_normal(20)),
              (g.integers(0, 3, (4, 4)).astype(float), g.standard_normal((4, 4))),

@@ -144,7 +144,8 @@ def check_float_format(fn, *, seed: int = 133) -> None:
     from . import refuse_calls
 
     title = "Exercise 13.3 float_format"
-    refuse_calls(fn, ("torch", "numpy.finfo", "dlmath.precision.decode_float"), title=title,
+    refuse_calls(fn, ("torch", "numpy.finfo", "dlmath.precision.decode_float"),
+                 title=title,
                  why="derive the three numbers from the bit layout")
     names = list(_FORMATS)
     order = rng(seed).permutation(len(names))
@@ -233,7 +234,8 @@ def check_merge_attention(fn, *, seed: int = 135) -> None:
     from . import refuse_calls
 
     title = "Exercise 13.5 merge_attention"
-    refuse_calls(fn, ("torch", "dlmath.flash", "dlmath.functional.scaled_dot_product_attention"),
+    refuse_calls(fn, ("torch", "dlmath.flash",
+                      "dlmath.functional.scaled_dot_product_attention"),
                  title=title, why="the merge is written by hand in numpy")
     g = rng(seed)
     sdpa = torch.nn.functional.scaled_dot_product_attention

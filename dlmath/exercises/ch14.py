@@ -258,7 +258,8 @@ def check_parameter_shift(fn, *, seed: int = 145) -> None:
     from .. import quantum as Q
 
     title = "Exercise 14.5 parameter_shift_grad"
-    refuse_calls(fn, ("torch", "dlmath.quantum.Circuit.parameter_shift", "dlmath.autodiff"), title=title,
+    refuse_calls(fn, ("torch", "dlmath.quantum.Circuit.parameter_shift",
+                      "dlmath.autodiff"), title=title,
                  why="evaluate f at shifted angles")
     g = rng(seed)
     for i, (n, layers) in enumerate([(1, 1), (2, 2), (3, 2), (2, 3)], 1):
