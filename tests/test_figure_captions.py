@@ -52,9 +52,11 @@ PENDING = {
 
 
 def _figures(nb: dict) -> list[dict]:
-    return [c for c in nb["cells"] if c["cell_type"] == "code" and any(
+    """Cells with exactly one image (a cell that draws several cannot be one
+    figure: MyST-NB would give each image the same name)."""
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and sum(
         "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
-        for o in c.get("outputs", []))]
+        for o in c.get("outputs", [])) == 1]
 
 
 def _param(p: Path):
