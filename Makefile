@@ -22,7 +22,7 @@ export MKL_NUM_THREADS ?= 1
 # nbgrader lives in its own venv (requirements-instructor.txt).
 INSTRUCTOR := .venv-instructor
 
-.PHONY: book test unit student grade execute constraints bench gpu-check browser clean
+.PHONY: book pdf test unit student grade execute constraints bench gpu-check browser texlive clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,15 +45,28 @@ book: $(VENV)/.installed
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+## The whole book as one PDF (Sphinx's LaTeX builder, XeLaTeX, DejaVu fonts) from
+## the stored outputs: _build/latex/dlmath.pdf. Installs Debian's TeX Live if missing.
+pdf: $(VENV)/.installed texlive
+	$(BIN)/jupyter-book build . --builder pdflatex
+	@echo "The PDF is at $(CURDIR)/_build/latex/dlmath.pdf"
+
 ## Run every test: dlmath unit tests, every notebook under nbval, structure, ruff,
-## the book build and every page of it read in headless Chromium.
-test: $(VENV)/.installed $(INSTRUCTOR)/.installed browser
+## the book build and every page of it read in headless Chromium, the PDF.
+test: $(VENV)/.installed $(INSTRUCTOR)/.installed browser texlive
 	$(BIN)/python -m pytest
 
 ## Headless Chromium for tests/test_browser.py (Debian's package; CI runs as root).
 browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+## XeLaTeX, latexmk and fonts with the book's symbols for `make pdf` (Debian, as root).
+texlive:
+	@(command -v xelatex && command -v latexmk && command -v pdftotext) >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	   --no-install-recommends texlive-xetex texlive-fonts-recommended \
+	   texlive-latex-extra latexmk fonts-dejavu lmodern poppler-utils)
 
 ## Notebook run times and dlmath-vs-torch kernel ratios -> book/performance.md.
 ## `make bench BENCH_ARGS=--build-times` also times a cold and a warm book build.

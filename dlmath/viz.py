@@ -26,8 +26,11 @@ def use_style() -> None:
     """Apply the book's style to matplotlib (done on import)."""
     mpl.rcParams.update({
         "figure.figsize": (6.0, 4.0),
-        "figure.dpi": 100,
-        "savefig.dpi": 100,
+        # 150 dpi: a 6-inch figure is 900 px, drawn at the column's width (about
+        # 700 px on a desktop, 390 px on a phone), so it stays sharp and its
+        # 11 pt labels about as large as the text (issue 18).
+        "figure.dpi": 150,
+        "savefig.dpi": 150,
         "figure.constrained_layout.use": True,
         "font.size": 11,
         "axes.titlesize": 12,

@@ -63,7 +63,9 @@ def interactive_plot(draw: Callable[..., None], controls: dict, columns: int = 2
         fig, ax = plt.subplots(figsize=figsize)
         draw(ax, **{name: c.value for name, c in controls.items()})
         buf = io.BytesIO()
-        fig.savefig(buf, format="png")
+        # 100 dpi: a widget's image is shown at its natural size (not scaled to the
+        # column like a figure), so the book's 150 dpi would make it 1.5x too wide
+        fig.savefig(buf, format="png", dpi=100)
         plt.close(fig)
         image.value = buf.getvalue()
 

@@ -59,3 +59,9 @@ def test_syllabi_cover_every_chapter_once_in_order():
                 if q in seen:
                     assert seen.index(q) < seen.index(k), f"{name}: {k} before its {q}"
         assert order.index(seen[0]) == 0
+
+
+def test_course_table_does_not_wrap_minutes_or_print_empty_exercises():
+    text = (ROOT / "book" / "_generated" / "course_plan.md").read_text(encoding="utf-8")
+    assert "0 (0\u00a0min)" not in text and "0 (0 min)" not in text
+    assert " min |" not in text, "minutes joined by a no-break space: '30\u00a0min'"

@@ -94,3 +94,18 @@ def test_parser_reads_labels_markers_and_check_lines():
     nb = {"cells": [{"cell_type": "code", "source": 'f(eq="eq-a")', "outputs": [
         {"output_type": "stream", "text": printed + "\n"}]}]}
     assert eqs.cited_labels(nb) == {"eq-a", "eq-z"}
+
+
+def test_break_equations_splits_long_ones_once():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from break_equations import fix_markdown
+
+    md = (r"Text" "\n\n$$\n"
+          r"\lVert \mathbf{u} - \mathbf{v} \rVert^2 = (\mathbf{u}-\mathbf{v})"
+          r"\cdot(\mathbf{u}-\mathbf{v})" "\n"
+          r"= \lVert\mathbf{u}\rVert^2 + \lVert\mathbf{v}\rVert^2"
+          r" - 2\,\mathbf{u}\cdot\mathbf{v}." "\n$$ (eq-t-a)\n\n$$\na = b\n$$\n")
+    once, n = fix_markdown(md, 22)
+    assert n == 1 and "\\begin{aligned}" in once and "&= \\lVert\\mathbf{u}" in once
+    assert once.rstrip().endswith("$$\na = b\n$$") and "$$ (eq-t-a)" in once
+    assert fix_markdown(once, 22) == (once, 0)

@@ -52,9 +52,11 @@ PENDING = {
 
 
 def _figures(nb: dict) -> list[dict]:
-    return [c for c in nb["cells"] if c["cell_type"] == "code" and any(
+    """Cells with exactly one image (a cell that draws several cannot be one
+    figure: MyST-NB would give each image the same name)."""
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and sum(
         "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
-        for o in c.get("outputs", []))]
+        for o in c.get("outputs", [])) == 1]
 
 
 def _param(p: Path):
@@ -100,3 +102,12 @@ def test_captioner_fills_only_what_is_missing_and_is_idempotent():
         "name": "fig-sgd-and-schedules-1", "caption": "Loss against step, falling."}
     assert new["cells"][1]["metadata"]["mystnb"]["figure"]["name"] == "fig-mine"
     assert caption_notebook(new, "02_sgd_and_schedules") == (new, 0)
+
+
+def test_figures_are_drawn_at_high_dpi():
+    """Sharp at the column's width (a 6-inch figure is 900 px wide)."""
+    import matplotlib as mpl
+
+    import dlmath.viz  # noqa: F401  (applies the book's style)
+
+    assert mpl.rcParams["figure.dpi"] >= 150 and mpl.rcParams["savefig.dpi"] >= 150

@@ -24,6 +24,11 @@ def _sentence(text: str) -> str:
     return (m.group(1) if m else text.strip()).strip()
 
 
+def _n_images(cell: dict) -> int:
+    return sum("image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
+               for o in cell.get("outputs", []))
+
+
 def caption_notebook(nb: dict, stem: str) -> tuple[dict, int]:
     nb = json.loads(json.dumps(nb))
     topic = re.sub(r"[^a-z0-9]+", "-", re.sub(r"^\d+_", "", stem).lower()).strip("-")
@@ -36,6 +41,8 @@ def caption_notebook(nb: dict, stem: str) -> tuple[dict, int]:
                 for o in cell.get("outputs", [])):
             continue
         k += 1
+        if _n_images(cell) > 1:
+            continue             # one figure name per image: MyST-NB would repeat it
         meta = cell.setdefault("metadata", {}).setdefault("mystnb", {})
         fig = meta.get("figure", {})
         if fig.get("name") or fig.get("caption"):

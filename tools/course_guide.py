@@ -103,8 +103,10 @@ def render_markdown(rows: list[Notebook]) -> str:
     for r in rows:
         link = f"[{r.title}](../{r.path}.ipynb)"
         req = ", ".join(r.requires) or "—"
-        lines.append(f"| {r.key} | {link} | {r.read} min | {r.n_exercises} "
-                     f"({r.exercises} min) | {LEVELS[r.level]} | {req} |")
+        # "30 min" never wraps (a no-break space); no exercises: a dash, not "0 (0 min)"
+        ex = f"{r.n_exercises} ({r.exercises}\u00a0min)" if r.n_exercises else "—"
+        lines.append(f"| {r.key} | {link} | {r.read}\u00a0min | {ex} "
+                     f"| {LEVELS[r.level]} | {req} |")
     mins = chapter_minutes()
     lines += [
         "",

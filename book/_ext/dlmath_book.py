@@ -109,7 +109,8 @@ def _style_check_outputs(doctree, docname: str) -> None:
 def on_doctree_read(app, doctree) -> None:
     docname = app.env.docname
     _clean_code_cells(doctree)
-    _style_check_outputs(doctree, docname)
+    if app.builder.format == "html":   # LaTeX (make pdf) prints check lines as is
+        _style_check_outputs(doctree, docname)
 
 
 def number_exercises_by_label(app, env) -> list:
@@ -188,7 +189,11 @@ class VerifiedEquations(Directive):
         body = nodes.tbody()
         group += body
 
-        def num(text: str) -> nodes.inline:
+        html = env.app.builder.format == "html"
+
+        def num(text: str) -> nodes.Node:
+            if not html:               # LaTeX: a class on an inline breaks \DUrole
+                return nodes.Text(text)
             return nodes.inline(text, text, classes=["dlmath-num"])
 
         for r in data["rows"]:
