@@ -59,10 +59,6 @@ def test_page_reads_well_offline(page, reports):
 # when this check came (issue 18): break their long equations with `aligned`, then
 # remove the entry (strict xfail: a page that fits fails until it is removed).
 OVERFLOW_PENDING: set[str] = {
-    "chapters/01_linear_algebra/05_norms_factorizations_costs",
-    "chapters/02_calculus_autodiff/05_matrix_calculus",
-    "chapters/03_probability_information/05_latent_variables",
-    "chapters/04_optimization/05_convergence_curvature_constraints",
     "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers",
     "chapters/05_feedforward_networks/02_activations_universal_approximation",
     "chapters/05_feedforward_networks/03_backpropagation",

@@ -26,10 +26,6 @@ NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb")
 # the lead runs `python tools/caption_figures.py chapters` (or writes captions) and
 # empties this list (strict xfail: a notebook that passes fails until removed).
 PENDING = {
-    "chapters/01_linear_algebra/05_norms_factorizations_costs.ipynb",
-    "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb",
-    "chapters/03_probability_information/05_latent_variables.ipynb",
-    "chapters/04_optimization/05_convergence_curvature_constraints.ipynb",
     "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers.ipynb",
     "chapters/05_feedforward_networks/02_activations_universal_approximation.ipynb",
     "chapters/05_feedforward_networks/04_training_mlps.ipynb",
