@@ -32,8 +32,9 @@ from dlmath import data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "chapters/07_convolutional_networks/plain_vs_residual.json"
-DEPTHS, SEEDS, KINDS = (10, 20, 40), (0, 1, 2), (
-    "plain, torch default", "plain, He", "residual, He", "residual, He + zero last conv")
+DEPTHS, SEEDS = (10, 20, 40), (0, 1, 2)
+KINDS = ("plain, torch default", "plain, He", "residual, He",
+         "residual, He + zero last conv")
 C, STEPS, BATCH, LR, N_TRAIN = 8, 60, 32, 1e-3, 512
 T = torch.nn
 
