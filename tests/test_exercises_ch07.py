@@ -18,20 +18,20 @@ def stub(*args):
 
 
 # ---- wrong but plausible answers, one typical mistake each
-def size_no_dilation(n, k, s=1, p=0, d=1):
-    return (n + 2 * p - k) // s + 1
+def tsize_no_output_padding(n, k, s=1, p=0, d=1, op=0):
+    return (n - 1) * s - 2 * p + d * (k - 1) + 1
 
 
-def size_ceil(n, k, s=1, p=0, d=1):
-    return -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1
+def tsize_n_times_s(n, k, s=1, p=0, d=1, op=0):
+    return n * s - 2 * p + d * (k - 1) + op + 1
 
 
-def size_one_side_padding(n, k, s=1, p=0, d=1):
-    return (n + p - d * (k - 1) - 1) // s + 1
+def tsize_no_dilation(n, k, s=1, p=0, d=1, op=0):
+    return (n - 1) * s - 2 * p + (k - 1) + op + 1
 
 
-def size_d_times_k(n, k, s=1, p=0, d=1):
-    return (n + 2 * p - d * k) // s + 1
+def tsize_conv_formula(n, k, s=1, p=0, d=1, op=0):   # the forward conv's length
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def circ_flipped(x, w):                       # true convolution: the kernel flipped
@@ -112,8 +112,8 @@ def rf_no_dilation(layers):
 
 
 CASES = [
-    ("check_output_size", NB1["output_size"],
-     [size_no_dilation, size_ceil, size_one_side_padding, size_d_times_k]),
+    ("check_transposed_output_size", NB1["transposed_output_size"],
+     [tsize_no_output_padding, tsize_n_times_s, tsize_no_dilation, tsize_conv_formula]),
     ("check_circular_conv2d", NB1["circular_conv2d"],
      [circ_flipped, circ_zero_padded, circ_roll_wrong_way]),
     ("check_avg_pool2d_backward", NB2["avg_pool2d_backward"],
@@ -134,8 +134,8 @@ TABLE = [Case(getattr(ch07, check), solution, wrong=wrong)
 
 
 def test_by_hand_checks_refuse_torch_and_dlmath():
-    def uses_dlmath(n, k, s=1, p=0, d=1):
-        return F.conv_output_size(n, k, s, p, d)
+    def uses_dlmath(n, k, s=1, p=0, d=1, op=0):
+        return F.conv_output_size(n, k, s, p, d) + op
 
     def uses_torch(dy, shape, k, s):
         import torch
@@ -145,7 +145,7 @@ def test_by_hand_checks_refuse_torch_and_dlmath():
 
     with pytest.raises(AssertionError, match="done by hand.*"
                                              "conv_output_size"):
-        ch07.check_output_size(uses_dlmath)
+        ch07.check_transposed_output_size(uses_dlmath)
     with pytest.raises(AssertionError, match="done by hand.*torch"):
         ch07.check_avg_pool2d_backward(uses_torch)
 

@@ -242,8 +242,8 @@ def test_every_dotted_path_the_checks_name_resolves():
 # ------------------------------------------------------- each chapter, one cheat
 @pytest.mark.parametrize("check, cheat", [
     (ch05.check_silu_vjp, lambda x: dlmath.functional.gelu_vjp(x)),
-    (ch07.check_output_size,
-     lambda n, k, s, p, d: F.conv_output_size(n, k, s, p, d)),
+    (ch07.check_transposed_output_size,
+     lambda n, k, s, p, d, op: F.conv_output_size(n, k, s, p, d)),
     (ch08.check_clip_grad_norm, lambda g, m: dlmath.nn.clip_grad_norm_(g, m)),
     (ch09.check_attention_scale_grad, lambda *a: tt.zeros(1)),
 ])
