@@ -40,7 +40,8 @@ def circ_flipped(x, w):                       # true convolution: the kernel fli
 
 def circ_zero_padded(x, w):                   # zero padding instead of wrap-around
     kh, kw = w.shape
-    xp = np.pad(x, ((kh // 2, kh // 2), (kw // 2, kw // 2)))
+    xp = np.zeros((x.shape[0] + kh - 1, x.shape[1] + kw - 1))
+    xp[kh // 2:kh // 2 + x.shape[0], kw // 2:kw // 2 + x.shape[1]] = x
     return sum(w[a, b] * xp[a:a + x.shape[0], b:b + x.shape[1]]
                for a in range(kh) for b in range(kw))
 
@@ -155,3 +156,24 @@ def test_checks_use_fixed_cases(capsys):
     ch07.check_receptive_field(NB3["receptive_field"])
     out = capsys.readouterr().out.splitlines()
     assert out[0] == out[1]
+
+
+def test_circular_conv_refuses_the_notebooks_loops_on_a_wrapped_pad():
+    """Ex 7.2 by the copy it forbids: np.pad(mode="wrap") + a loop convolution like
+    the notebook's conv2d_loops. Right values, refused (it passed before numpy.pad
+    was named)."""
+    def loops(xp, w):                             # the notebook's loop, one channel
+        kh, kw = w.shape
+        H, W = xp.shape[0] - kh + 1, xp.shape[1] - kw + 1
+        return np.array([[np.sum(xp[i:i + kh, j:j + kw] * w) for j in range(W)]
+                         for i in range(H)])
+
+    def circular_by_copy(x, w):
+        kh, kw = w.shape
+        return loops(np.pad(x, ((kh // 2, kh // 2), (kw // 2, kw // 2)), mode="wrap"),
+                     w)
+
+    x, w = np.arange(30.0).reshape(5, 6), np.arange(9.0).reshape(3, 3)
+    np.testing.assert_allclose(circular_by_copy(x, w), NB1["circular_conv2d"](x, w))
+    with pytest.raises(AssertionError, match="done by hand.*numpy.*pad"):
+        ch07.check_circular_conv2d(circular_by_copy)
