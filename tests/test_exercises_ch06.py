@@ -8,7 +8,7 @@ from exercise_cases import Case, exercise_tests
 from notebook_solutions import solutions
 
 CH = "chapters/06_training_deep_networks/"
-NB = {"layer_grad_norms": CH + "01_vanishing_exploding_gradients.ipynb",
+NB = {"layer_grads": CH + "01_vanishing_exploding_gradients.ipynb",
       "leaky_relu_std": CH + "02_initialization.ipynb",
       "ridge_map_towards": CH + "03_regularization.ipynb",
       "dropout_linear_moments": CH + "03_regularization.ipynb",
@@ -24,8 +24,8 @@ def stub(*args):
 
 
 # ----------------------------------------------------------------- wrong answers
-def _mlp_norms(Ws, X, y, activation, *, deriv=True, reverse=False, of_acts=False,
-               mean=True):
+def _mlp_grads(Ws, X, y, activation, *, deriv=True, reverse=False, of_acts=False,
+               mean=True, transpose=False):
     """Hand backprop with switchable mistakes (for the wrong answers of 6.1)."""
     phi = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
            "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[activation]
@@ -40,22 +40,28 @@ def _mlp_norms(Ws, X, y, activation, *, deriv=True, reverse=False, of_acts=False
     P /= P.sum(1, keepdims=True)
     P[np.arange(len(y)), y] -= 1
     delta = P / len(y) if mean else P
-    norms = []
+    grads = []
     for l in range(len(Ws) - 1, -1, -1):
-        norms.append(np.linalg.norm(delta if of_acts else delta.T @ As[l]))
+        dW = delta.T @ As[l]
+        if of_acts:                                     # ∂L/∂A_(l-1), not ∂L/∂W
+            dW = delta @ Ws[l]
+        grads.append(dW.T if transpose and dW.shape[0] == dW.shape[1] else dW)
         if l > 0:
             delta = delta @ Ws[l] * (dphi(Zs[l - 1]) if deriv else 1.0)
-    norms = np.array(norms)
-    return norms if reverse else norms[::-1]
+    return grads if reverse else grads[::-1]
 
 
 WRONG = {
-    "layer_grad_norms": [
-        lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, deriv=False),     # forgets φ'
-        lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, reverse=True),    # last layer first
-        # ‖∂L/∂z‖, not ‖∂L/∂W‖
-        lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, of_acts=True),
-        lambda Ws, X, y, a: _mlp_norms(Ws, X, y, a, mean=False),      # summed loss
+    "layer_grads": [
+        lambda Ws, X, y, a: _mlp_grads(Ws, X, y, a, deriv=False),     # forgets φ'
+        lambda Ws, X, y, a: _mlp_grads(Ws, X, y, a, reverse=True),    # last layer first
+        lambda Ws, X, y, a: _mlp_grads(Ws, X, y, a, of_acts=True),    # ∂L/∂A, not ∂L/∂W
+        lambda Ws, X, y, a: _mlp_grads(Ws, X, y, a, mean=False),      # summed loss
+        # A_(l-1)ᵀ Δ_l: right shape (and norm) on square layers, wrong values
+        lambda Ws, X, y, a: _mlp_grads(Ws, X, y, a, transpose=True),
+        # the old exercise's answer: the norms, not the gradients
+        lambda Ws, X, y, a: np.array([np.linalg.norm(d)
+                                      for d in _mlp_grads(Ws, X, y, a)]),
     ],
     "leaky_relu_std": [
         # ignores the slope
@@ -147,7 +153,7 @@ def _dlmath_cheat(name):
         return lambda X, y, w0, s2, t2: w0 + bayesian_linear_regression(
             # shift, then Ch. 3
             X, y - X @ w0, t2, s2).mean
-    if name == "layer_grad_norms":
+    if name == "layer_grads":
         def f(Ws, X, y, activation):
             act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[activation]
             layers = []
@@ -158,8 +164,7 @@ def _dlmath_cheat(name):
             model, loss = nn.Sequential(*layers), nn.CrossEntropyLoss()
             loss(model(X), y)
             model.backward(loss.backward())
-            return np.array([np.linalg.norm(model.grads[f"{2 * i}.weight"])
-                             for i in range(len(Ws))])
+            return [model.grads[f"{2 * i}.weight"] for i in range(len(Ws))]
         return f
     return None
 
@@ -180,7 +185,7 @@ def test_check_refuses_torch(name):
         getattr(ch06, f"check_{name}")(_torch_cheat(name))
 
 
-@pytest.mark.parametrize("name", ["leaky_relu_std", "layer_grad_norms",
+@pytest.mark.parametrize("name", ["leaky_relu_std", "layer_grads",
                                   "ridge_map_towards"])
 def test_check_refuses_the_dlmath_routine(name):
     cheat = _dlmath_cheat(name)
@@ -195,7 +200,7 @@ def test_dlmath_cheat_would_otherwise_pass():
     saved = mod._refuse
     mod._refuse = lambda *a, **k: None
     try:
-        ch06.check_layer_grad_norms(_dlmath_cheat("layer_grad_norms"))
+        ch06.check_layer_grads(_dlmath_cheat("layer_grads"))
         ch06.check_leaky_relu_std(_torch_cheat("leaky_relu_std"))
         ch06.check_ridge_map_towards(_dlmath_cheat("ridge_map_towards"))
     finally:
@@ -204,7 +209,7 @@ def test_dlmath_cheat_would_otherwise_pass():
 
 def test_failure_message_names_the_case_and_the_list_of_weights():
     with pytest.raises(AssertionError) as err:
-        ch06.check_layer_grad_norms(WRONG["layer_grad_norms"][0])
+        ch06.check_layer_grads(WRONG["layer_grads"][0])
     msg = str(err.value)
     assert "Exercise 6.1" in msg and "test case 1" in msg
     assert "[shape (7, 5), shape (4, 7)]" in msg  # the weights, described one by one

@@ -18,20 +18,20 @@ def stub(*args):
 
 
 # ---- wrong but plausible answers, one typical mistake each
-def size_no_dilation(n, k, s=1, p=0, d=1):
-    return (n + 2 * p - k) // s + 1
+def tsize_no_output_padding(n, k, s=1, p=0, d=1, op=0):
+    return (n - 1) * s - 2 * p + d * (k - 1) + 1
 
 
-def size_ceil(n, k, s=1, p=0, d=1):
-    return -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1
+def tsize_n_times_s(n, k, s=1, p=0, d=1, op=0):
+    return n * s - 2 * p + d * (k - 1) + op + 1
 
 
-def size_one_side_padding(n, k, s=1, p=0, d=1):
-    return (n + p - d * (k - 1) - 1) // s + 1
+def tsize_no_dilation(n, k, s=1, p=0, d=1, op=0):
+    return (n - 1) * s - 2 * p + (k - 1) + op + 1
 
 
-def size_d_times_k(n, k, s=1, p=0, d=1):
-    return (n + 2 * p - d * k) // s + 1
+def tsize_conv_formula(n, k, s=1, p=0, d=1, op=0):   # the forward conv's length
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def circ_flipped(x, w):                       # true convolution: the kernel flipped
@@ -40,7 +40,8 @@ def circ_flipped(x, w):                       # true convolution: the kernel fli
 
 def circ_zero_padded(x, w):                   # zero padding instead of wrap-around
     kh, kw = w.shape
-    xp = np.pad(x, ((kh // 2, kh // 2), (kw // 2, kw // 2)))
+    xp = np.zeros((x.shape[0] + kh - 1, x.shape[1] + kw - 1))
+    xp[kh // 2:kh // 2 + x.shape[0], kw // 2:kw // 2 + x.shape[1]] = x
     return sum(w[a, b] * xp[a:a + x.shape[0], b:b + x.shape[1]]
                for a in range(kh) for b in range(kw))
 
@@ -112,8 +113,8 @@ def rf_no_dilation(layers):
 
 
 CASES = [
-    ("check_output_size", NB1["output_size"],
-     [size_no_dilation, size_ceil, size_one_side_padding, size_d_times_k]),
+    ("check_transposed_output_size", NB1["transposed_output_size"],
+     [tsize_no_output_padding, tsize_n_times_s, tsize_no_dilation, tsize_conv_formula]),
     ("check_circular_conv2d", NB1["circular_conv2d"],
      [circ_flipped, circ_zero_padded, circ_roll_wrong_way]),
     ("check_avg_pool2d_backward", NB2["avg_pool2d_backward"],
@@ -134,8 +135,8 @@ TABLE = [Case(getattr(ch07, check), solution, wrong=wrong)
 
 
 def test_by_hand_checks_refuse_torch_and_dlmath():
-    def uses_dlmath(n, k, s=1, p=0, d=1):
-        return F.conv_output_size(n, k, s, p, d)
+    def uses_dlmath(n, k, s=1, p=0, d=1, op=0):
+        return F.conv_output_size(n, k, s, p, d) + op
 
     def uses_torch(dy, shape, k, s):
         import torch
@@ -145,7 +146,7 @@ def test_by_hand_checks_refuse_torch_and_dlmath():
 
     with pytest.raises(AssertionError, match="done by hand.*"
                                              "conv_output_size"):
-        ch07.check_output_size(uses_dlmath)
+        ch07.check_transposed_output_size(uses_dlmath)
     with pytest.raises(AssertionError, match="done by hand.*torch"):
         ch07.check_avg_pool2d_backward(uses_torch)
 
@@ -155,3 +156,24 @@ def test_checks_use_fixed_cases(capsys):
     ch07.check_receptive_field(NB3["receptive_field"])
     out = capsys.readouterr().out.splitlines()
     assert out[0] == out[1]
+
+
+def test_circular_conv_refuses_the_notebooks_loops_on_a_wrapped_pad():
+    """Ex 7.2 by the copy it forbids: np.pad(mode="wrap") + a loop convolution like
+    the notebook's conv2d_loops. Right values, refused (it passed before numpy.pad
+    was named)."""
+    def loops(xp, w):                             # the notebook's loop, one channel
+        kh, kw = w.shape
+        H, W = xp.shape[0] - kh + 1, xp.shape[1] - kw + 1
+        return np.array([[np.sum(xp[i:i + kh, j:j + kw] * w) for j in range(W)]
+                         for i in range(H)])
+
+    def circular_by_copy(x, w):
+        kh, kw = w.shape
+        return loops(np.pad(x, ((kh // 2, kh // 2), (kw // 2, kw // 2)), mode="wrap"),
+                     w)
+
+    x, w = np.arange(30.0).reshape(5, 6), np.arange(9.0).reshape(3, 3)
+    np.testing.assert_allclose(circular_by_copy(x, w), NB1["circular_conv2d"](x, w))
+    with pytest.raises(AssertionError, match="done by hand.*numpy.*pad"):
+        ch07.check_circular_conv2d(circular_by_copy)

@@ -30,33 +30,48 @@ def _states(x, h0, W_ih, W_hh, b):
     return hs
 
 
-def tbptt_full(x, h0, W_ih, W_hh, b, dh_T, k):          # ignores k: full BPTT
-    return SOL["truncated_bptt"](x, h0, W_ih, W_hh, b, dh_T, x.shape[1])
-
-
-def tbptt_off_by_one(x, h0, W_ih, W_hh, b, dh_T, k):    # one step too few
-    if k == 1:
-        return np.zeros_like(W_hh)
-    return SOL["truncated_bptt"](x, h0, W_ih, W_hh, b, dh_T, k - 1)
-
-
-def tbptt_no_tanh(x, h0, W_ih, W_hh, b, dh_T, k):       # forgets tanh'
+def _chunked(x, h0, W_ih, W_hh, b, dhs, k, *, carry=True, cut=True, tanh=True):
+    """Chunked truncated BPTT with switchable mistakes (wrong answers of 8.1)."""
     hs, T = _states(x, h0, W_ih, W_hh, b), x.shape[1]
-    dW, g = np.zeros_like(W_hh), dh_T
-    for t in range(T, T - k, -1):
-        dW += g.T @ hs[t - 1]
-        g = g @ W_hh
+    if not carry:                         # every chunk restarts from h0: new states
+        hs = [h0]
+        for start in range(0, T, k):
+            h = h0
+            for t in range(start, min(start + k, T)):
+                h = np.tanh(x[:, t] @ W_ih.T + h @ W_hh.T + b)
+                hs.append(h)
+    starts = list(range(0, T, k))
+    dW = np.zeros_like(W_hh)
+    for start in (starts if cut else [0]):
+        end = min(start + k, T) if cut else T
+        g_next = np.zeros_like(h0)
+        for t in range(end, start, -1):               # h_t for t = end..start+1
+            g_t = dhs[:, t - 1] + g_next
+            d = g_t * (1 - hs[t] ** 2) if tanh else g_t
+            prev = hs[t - 1] if (carry or t - 1 != start) else h0
+            dW += d.T @ prev
+            g_next = d @ W_hh
     return dW
 
 
-def tbptt_wrong_state(x, h0, W_ih, W_hh, b, dh_T, k):   # δ_t h_tᵀ instead of h_(t-1)
-    hs, T = _states(x, h0, W_ih, W_hh, b), x.shape[1]
-    dW, g = np.zeros_like(W_hh), dh_T
-    for t in range(T, T - k, -1):
-        d = g * (1 - hs[t] ** 2)
-        dW += d.T @ hs[t]
-        g = d @ W_hh
-    return dW
+def tbptt_full(x, h0, W_ih, W_hh, b, dhs, k):           # never cuts: full BPTT
+    return _chunked(x, h0, W_ih, W_hh, b, dhs, k, cut=False)
+
+
+def tbptt_reset_state(x, h0, W_ih, W_hh, b, dhs, k):    # independent windows
+    return _chunked(x, h0, W_ih, W_hh, b, dhs, k, carry=False)
+
+
+def tbptt_no_tanh(x, h0, W_ih, W_hh, b, dhs, k):        # forgets tanh'
+    return _chunked(x, h0, W_ih, W_hh, b, dhs, k, tanh=False)
+
+
+def tbptt_last_chunk_only(x, h0, W_ih, W_hh, b, dhs, k):  # drops earlier chunks
+    T = x.shape[1]
+    last = ((T - 1) // k) * k
+    masked = dhs.copy()
+    masked[:, :last] = 0
+    return _chunked(x, h0, W_ih, W_hh, b, masked, k)
 
 
 # ----------------------------------------------------------------- 8.2 clipping
@@ -193,7 +208,7 @@ def sample_off_by_one(logits, temperature, u):
 
 CASES = [
     (ch08.check_truncated_bptt, "truncated_bptt",
-     [tbptt_full, tbptt_off_by_one, tbptt_no_tanh, tbptt_wrong_state]),
+     [tbptt_full, tbptt_reset_state, tbptt_no_tanh, tbptt_last_chunk_only]),
     (ch08.check_clip_grad_norm, "clip_grad_norm",
      [clip_per_tensor, clip_always, clip_max_abs]),
     (ch08.check_gru_grad_z, "gru_grad_z",

@@ -17,9 +17,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..check import to_torch
-from . import check_function, refuse_calls, rng
+from . import _what, as_result, check_function, refuse_calls, rng
 
-__all__ = ["check_layer_grad_norms", "check_leaky_relu_std", "check_ridge_map_towards",
+__all__ = ["check_layer_grads", "check_leaky_relu_std", "check_ridge_map_towards",
            "check_dropout_linear_moments", "check_rms_norm_backward"]
 
 
@@ -38,16 +38,18 @@ _ACTS = {"relu": (lambda z: np.maximum(z, 0.0)), "tanh": np.tanh,
          "sigmoid": (lambda z: 1 / (1 + np.exp(-z)))}
 
 
-def check_layer_grad_norms(fn, *, seed: int = 61) -> None:
-    """Exercise 6.1: ‖∂L/∂W_l‖_F for every layer of a bias-free MLP with a CE loss.
+def check_layer_grads(fn, *, seed: int = 61) -> None:
+    """Exercise 6.1: ∂L/∂W_l for every layer of a bias-free MLP with a CE loss.
 
     ``fn(Ws, X, y, activation)``: Ws a list of (n_l, n_{l-1}) weights, X (N, n_0),
     y (N,) class indices; z_l = a_{l-1} W_lᵀ, a_l = φ(z_l) except after the last
-    layer, L = mean cross-entropy of z_L. Returns the L norms, first layer first.
+    layer, L = mean cross-entropy of z_L. Returns the list of the L gradients,
+    first layer first, each shaped like its W_l. The cases include square
+    layers, where a transposed gradient has the right shape and wrong values.
     """
     import torch
 
-    title = "Exercise 6.1 layer_grad_norms"
+    title = "Exercise 6.1 layer_grads"
     _refuse(fn, title)
     acts = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 
@@ -59,9 +61,23 @@ def check_layer_grad_norms(fn, *, seed: int = 61) -> None:
             if i < len(Wt) - 1:
                 a = acts[activation](a)
         loss = torch.nn.functional.cross_entropy(a, to_torch(y))
-        grads = torch.autograd.grad(loss, Wt)
-        return torch.stack([g.norm() for g in grads])
+        return torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, Wt)])
 
+    def flat(Ws, X, y, activation):
+        """The learner's list of gradients, validated one by one, then flattened."""
+        out = fn(Ws, X, y, activation)
+        if out is None:
+            return None
+        if not isinstance(out, (list, tuple)) or len(out) != len(Ws):
+            raise AssertionError(f"expected a list of {len(Ws)} gradients (one per "
+                                 f"weight matrix, first layer first), got "
+                                 f"{_what(out)}")
+        return np.concatenate([
+            as_result(d, W.shape, title=title, where=f"gradient {l} of {len(Ws)}",
+                      hint="∂L/∂W_l has the shape of W_l").ravel()
+            for l, (d, W) in enumerate(zip(out, Ws), 1)])
+
+    flat.__name__ = getattr(fn, "__name__", "your function")
     g = rng(seed)
     cases = []
     nets = [((5, 7, 4), "tanh", 0.8), ((6, 8, 8, 8, 8, 3), "relu", 0.6),
@@ -71,12 +87,12 @@ def check_layer_grad_norms(fn, *, seed: int = 61) -> None:
         N = 9
         X, y = g.standard_normal((N, widths[0])), g.integers(0, widths[-1], N)
         cases.append((Ws, X, y, act))
-    check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-13,
+    check_function(flat, ref, cases, title=title, rtol=1e-9, atol=1e-13,
                    hint="start from the gradient of the mean cross-entropy w.r.t. the "
                         "logits and go back one layer at a time; a layer's weight "
                         "gradient needs its input activations, the step through φ "
-                        "needs φ' at the pre-activations; return the norms first layer "
-                        "first")
+                        "needs φ' at the pre-activations; mind the order of the "
+                        "product that gives ∂L/∂W_l")
 
 
 # --------------------------------------------------------------------------- 6.2

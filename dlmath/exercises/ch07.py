@@ -38,36 +38,44 @@ def _attempt(fn: Callable, args, title: str):
 
 
 # --------------------------------------------------------------------------- 7.1
-def check_output_size(fn, *, seed: int = 71) -> None:
-    """Exercise 7.1: output length ⌊(n + 2p - d(k - 1) - 1)/s⌋ + 1, against torch."""
+def check_transposed_output_size(fn, *, seed: int = 71) -> None:
+    """Exercise 7.1: output length of a transposed convolution, against torch.
+
+    ``fn(n, k, stride, padding, dilation, output_padding)``: the length of
+    ``conv_transpose1d`` applied to n positions, which is
+    (n - 1)s - 2p + d(k - 1) + output_padding + 1, the input size of the
+    convolution whose backward pass the transposed convolution is.
+    """
     import torch
 
-    title = "Exercise 7.1 output_size"
+    title = "Exercise 7.1 transposed_output_size"
     _refuse(fn, title)
     g = rng(seed)
-    cases = [(28, 5, 1, 2, 1), (14, 5, 1, 0, 1), (8, 3, 2, 1, 1), (9, 3, 1, 0, 2),
-             (10, 3, 3, 1, 2), (7, 7, 1, 0, 1)]
+    cases = [(4, 3, 1, 0, 1, 0), (4, 3, 2, 1, 1, 1), (5, 5, 2, 2, 1, 0),
+             (3, 3, 1, 0, 2, 1), (7, 2, 3, 1, 1, 2), (1, 1, 1, 0, 1, 0)]
     while len(cases) < 40:
-        n, k, s = int(g.integers(1, 30)), int(g.integers(1, 6)), int(g.integers(1, 4))
+        n, k, st = int(g.integers(1, 20)), int(g.integers(1, 6)), int(g.integers(1, 4))
         p, d = int(g.integers(0, 3)), int(g.integers(1, 4))
-        if n + 2 * p >= d * (k - 1) + 1:
-            cases.append((n, k, s, p, d))
+        op = int(g.integers(0, max(st, d)))    # torch: op < stride or op < dilation
+        if (n - 1) * st - 2 * p + d * (k - 1) + op + 1 >= 1:
+            cases.append((n, k, st, p, d, op))
     dev = to_torch(np.zeros(1)).device
-    for n, k, s, p, d in cases:
-        x = torch.zeros(1, 1, n, 1, dtype=torch.float64, device=dev)
-        w = torch.zeros(1, 1, k, 1, dtype=torch.float64, device=dev)
-        y = torch.nn.functional.conv2d(x, w, None, (s, 1), (p, 0), (d, 1))
-        expected = y.shape[2]
-        got = as_int(_attempt(fn, (n, k, s, p, d), title), title=title,
-                     where=f"for n={n}, k={k}, stride={s}, padding={p}, dilation={d} "
-                           f"your function")
+    for n, k, st, p, d, op in cases:
+        x = torch.zeros(1, 1, n, dtype=torch.float64, device=dev)
+        w = torch.zeros(1, 1, k, dtype=torch.float64, device=dev)
+        expected = torch.nn.functional.conv_transpose1d(
+            x, w, None, st, p, op, 1, d).shape[2]
+        where = (f"for n={n}, k={k}, stride={st}, padding={p}, dilation={d}, "
+                 f"output_padding={op} your function")
+        got = as_int(_attempt(fn, (n, k, st, p, d, op), title), title=title,
+                     where=where)
         if got != expected:
             raise AssertionError(
-                f"{title}: for n={n}, k={k}, stride={s}, padding={p}, dilation={d} "
-                f"torch's output has length {expected}, yours says {got}. Hint: a "
-                f"dilated kernel spans more than k input positions; count the "
-                f"positions where its first tap can sit, then how many of them the "
-                f"stride visits")
+                f"{title}: {where} says {got}, torch's output has length "
+                f"{expected}. Hint: the transposed convolution is the backward "
+                f"pass of a convolution with these parameters; which input "
+                f"lengths does that convolution map to n outputs, and which one "
+                f"does output_padding pick?")
     print(f"✓ {title}: matches torch's output length on all {len(cases)} cases")
 
 
@@ -82,7 +90,9 @@ def check_circular_conv2d(fn, *, seed: int = 72) -> None:
     import torch
 
     title = "Exercise 7.2 circular_conv2d"
-    _refuse(fn, title)
+    refuse_calls(fn, (*_CONV, "numpy.pad"), title=title,
+                 why="build the wrap-around from shifted copies of x (np.roll), not "
+                     "from a padded copy and a convolution loop")
     g = rng(seed)
     shapes = [((6, 7), (3, 3)), ((5, 5), (1, 3)), ((8, 6), (5, 3)), ((4, 9), (3, 1))]
     cases = [(g.standard_normal(xs), g.standard_normal(ws)) for xs, ws in shapes]

@@ -34,38 +34,45 @@ def _dev():
 
 # --------------------------------------------------------------------------- notebook 1
 def check_truncated_bptt(fn, *, seed: int = 81) -> None:
-    """Exercise 8.1: dL/dW_hh of a tanh RNN, BPTT truncated to the last k steps."""
+    """Exercise 8.1: dL/dW_hh of a tanh RNN under truncated BPTT in chunks of k.
+
+    ``fn(x, h0, W_ih, W_hh, b, dhs, k)``: L = Σ_t <dhs_t, h_t>; the sequence is
+    read in consecutive chunks of k steps (the last may be shorter), the state
+    is carried from chunk to chunk and detached at every chunk start, and the
+    chunks' gradients add up. The reference is torch with ``h.detach()``.
+    """
     import torch
 
     title = "Exercise 8.1 truncated_bptt"
     _refuse(fn, title)
 
-    def ref(x, h0, W_ih, W_hh, b, dh_T, k):
+    def ref(x, h0, W_ih, W_hh, b, dhs, k):
         H, I = W_ih.shape
-        T = x.shape[1]
         m = torch.nn.RNN(I, H, batch_first=True).to(_dev(), torch.float64)
         with torch.no_grad():
             m.weight_ih_l0.copy_(to_torch(W_ih))
             m.weight_hh_l0.copy_(to_torch(W_hh))
             m.bias_ih_l0.copy_(to_torch(b))
             m.bias_hh_l0.zero_()
-        xt, h = to_torch(x), to_torch(h0)[None]
-        if k < T:
-            h = m(xt[:, :T - k], h)[1].detach()      # the truncation: a constant
-        h_T = m(xt[:, T - k:], h)[1][0]
-        (h_T * to_torch(dh_T)).sum().backward()
+        xt, dht, h = to_torch(x), to_torch(dhs), to_torch(h0)[None]
+        for start in range(0, x.shape[1], k):
+            out, h = m(xt[:, start:start + k], h.detach())   # carried, then cut
+            (out * dht[:, start:start + k]).sum().backward()  # grads accumulate
         return m.weight_hh_l0.grad
 
     g = rng(seed)
     cases = []
-    shapes = [(2, 6, 3, 4, 3), (3, 5, 2, 3, 5), (1, 12, 2, 5, 1), (4, 9, 1, 2, 8)]
+    shapes = [(2, 6, 3, 4, 3), (3, 7, 2, 3, 3), (1, 12, 2, 5, 1), (4, 9, 1, 2, 9),
+              (2, 10, 2, 3, 4)]
     for N, T, I, H, k in shapes:
         cases.append((g.standard_normal((N, T, I)), g.standard_normal((N, H)),
                       g.standard_normal((H, I)),
                       1.3 * g.standard_normal((H, H)) / np.sqrt(H),
-                      0.5 * g.standard_normal(H), g.standard_normal((N, H)), k))
-    hint = ("the forward pass is the full one; only the backward recursion stops, "
-            "after the k steps t = T, ..., T - k + 1, each adding its share to dW_hh")
+                      0.5 * g.standard_normal(H), g.standard_normal((N, T, H)), k))
+    hint = ("the forward pass runs over the whole sequence, carrying the state; "
+            "the backward recursion of each chunk starts at the chunk's last step "
+            "and stops at its first, as if the state entering the chunk were a "
+            "constant")
     check_function(fn, ref, cases, title=title, rtol=1e-9, atol=1e-12,
                    hint=hint)
 
