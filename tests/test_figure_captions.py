@@ -26,24 +26,6 @@ NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb")
 # the lead runs `python tools/caption_figures.py chapters` (or writes captions) and
 # empties this list (strict xfail: a notebook that passes fails until removed).
 PENDING = {
-    "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers.ipynb",
-    "chapters/05_feedforward_networks/02_activations_universal_approximation.ipynb",
-    "chapters/05_feedforward_networks/04_training_mlps.ipynb",
-    "chapters/06_training_deep_networks/01_vanishing_exploding_gradients.ipynb",
-    "chapters/06_training_deep_networks/02_initialization.ipynb",
-    "chapters/06_training_deep_networks/03_regularization.ipynb",
-    "chapters/06_training_deep_networks/04_normalization_and_clipping.ipynb",
-    "chapters/07_convolutional_networks/01_convolution_as_mathematics.ipynb",
-    "chapters/07_convolutional_networks/02_im2col_and_backward.ipynb",
-    "chapters/07_convolutional_networks/03_cnn_from_scratch.ipynb",
-    "chapters/07_convolutional_networks/04_architectures.ipynb",
-    "chapters/08_recurrent_networks/01_rnn_and_bptt.ipynb",
-    "chapters/08_recurrent_networks/02_lstm_and_gru.ipynb",
-    "chapters/08_recurrent_networks/03_memory_and_forecasting.ipynb",
-    "chapters/08_recurrent_networks/04_char_language_model.ipynb",
-    "chapters/09_attention_transformers/01_scaled_dot_product_attention.ipynb",
-    "chapters/09_attention_transformers/02_multihead_attention_positions.ipynb",
-    "chapters/09_attention_transformers/03_transformer_block_tiny_gpt.ipynb",
 }
 
 
