@@ -244,3 +244,13 @@ def test_chapter_titles_leave_numbering_to_the_book(chapter):
     part = next(p for p in TOC["parts"] if any(
         c["file"] == f"chapters/{chapter.name}/index" for c in p["chapters"]))
     assert part.get("numbered"), f"the part {part['caption']!r} must be numbered: 2"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_index_has_no_numbered_subsections(chapter):
+    """A ``##`` heading in a chapter's index.md is numbered C.1 by the book's section
+    numbering and shifts every notebook's number by one (10.1 became 10.2): asides
+    there use a ``{rubric}``."""
+    text = (chapter / "index.md").read_text(encoding="utf-8")
+    heads = [line for line in text.splitlines() if re.match(r"##+\s", line)]
+    assert not heads, f"{chapter.name}/index.md: use a rubric, not {heads}"
