@@ -26,23 +26,7 @@ NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb")
 # Notebooks that other helpers were rewriting when this rule came (issue 18): each
 # labelled equation there still needs eq= on its check or a marker. Strict xfail:
 # once a notebook passes, remove its entry (the lead empties this after the merge).
-PENDING = {
-    "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers.ipynb",
-    "chapters/05_feedforward_networks/02_activations_universal_approximation.ipynb",
-    "chapters/05_feedforward_networks/03_backpropagation.ipynb",
-    "chapters/06_training_deep_networks/01_vanishing_exploding_gradients.ipynb",
-    "chapters/06_training_deep_networks/02_initialization.ipynb",
-    "chapters/06_training_deep_networks/03_regularization.ipynb",
-    "chapters/06_training_deep_networks/04_normalization_and_clipping.ipynb",
-    "chapters/07_convolutional_networks/01_convolution_as_mathematics.ipynb",
-    "chapters/07_convolutional_networks/02_im2col_and_backward.ipynb",
-    "chapters/07_convolutional_networks/04_architectures.ipynb",
-    "chapters/08_recurrent_networks/01_rnn_and_bptt.ipynb",
-    "chapters/08_recurrent_networks/02_lstm_and_gru.ipynb",
-    "chapters/08_recurrent_networks/04_char_language_model.ipynb",
-    "chapters/09_attention_transformers/01_scaled_dot_product_attention.ipynb",
-    "chapters/09_attention_transformers/02_multihead_attention_positions.ipynb",
-    "chapters/09_attention_transformers/03_transformer_block_tiny_gpt.ipynb",}
+PENDING: set[str] = set()
 
 
 def _param(p: Path):
