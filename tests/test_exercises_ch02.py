@@ -332,3 +332,12 @@ def test_nb25_refuses_torch():
 
     with pytest.raises(AssertionError, match="done by hand.*torch"):
         ch02.check_grad_gaussian_chol(chol_grad_autograd)
+
+
+@pytest.mark.parametrize("stub_result", [
+    lambda f, x, h: f, lambda f, x, h: "f'", lambda f, x, h: np.zeros(3),
+    lambda f, x, h: [[1, 2], [3]]], ids=["first-argument", "string", "shape", "ragged"])
+def test_five_point_check_says_what_it_expected(stub_result):
+    # these crashed with a numpy TypeError/ValueError before (issue 19)
+    with pytest.raises(AssertionError, match="Exercise 2.4.*expected"):
+        ch02.check_five_point_derivative(stub_result)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autodiff import Tensor
 from ..check import assert_close, to_torch
-from . import check_function, normal_cases, refuse_calls, rng
+from . import as_result, check_function, normal_cases, refuse_calls, rng
 
 
 def check_log_softmax_jacobian(fn, *, seed: int = 201) -> None:
@@ -125,11 +125,9 @@ def check_five_point_derivative(fn, *, seed: int = 204) -> None:
             if got is None:
                 raise AssertionError(f"{title}: your function returned None for "
                                      f"f = {name}")
-            got = np.asarray(got, dtype=np.float64)
-            if got.shape != x.shape:
-                raise AssertionError(f"{title}: for f = {name}, x of shape {x.shape}, "
-                                     f"your result has shape {got.shape}; f' is "
-                                     f"wanted at every entry of x")
+            got = as_result(got, x.shape, title=title,
+                            where=f"for f = {name}, h = {h} your function",
+                            hint="f' is wanted at every entry of x").astype(np.float64)
             errors.append(np.abs(got - exact).max())
         if not errors[0] <= 1e-8 * (1 + np.abs(exact).max()):
             raise AssertionError(
