@@ -59,14 +59,6 @@ def test_page_reads_well_offline(page, reports):
 # when this check came (issue 18): break their long equations with `aligned`, then
 # remove the entry (strict xfail: a page that fits fails until it is removed).
 OVERFLOW_PENDING: set[str] = {
-    "chapters/01_linear_algebra/05_norms_factorizations_costs",
-    "chapters/02_calculus_autodiff/05_matrix_calculus",
-    "chapters/03_probability_information/05_latent_variables",
-    "chapters/04_optimization/05_convergence_curvature_constraints",
-    "chapters/10_generative_models/01_autoencoders_pca",
-    "chapters/10_generative_models/02_variational_autoencoders",
-    "chapters/10_generative_models/03_generative_adversarial_networks",
-    "chapters/10_generative_models/04_diffusion_and_flows",
     "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers",
     "chapters/05_feedforward_networks/02_activations_universal_approximation",
     "chapters/05_feedforward_networks/03_backpropagation",
@@ -78,10 +70,8 @@ OVERFLOW_PENDING: set[str] = {
     "chapters/07_convolutional_networks/02_im2col_and_backward",
     "chapters/08_recurrent_networks/01_rnn_and_bptt",
     "chapters/08_recurrent_networks/02_lstm_and_gru",
-    "chapters/08_recurrent_networks/04_char_language_model",
     "chapters/09_attention_transformers/01_scaled_dot_product_attention",
     "chapters/09_attention_transformers/02_multihead_attention_positions",
-    "chapters/09_attention_transformers/03_transformer_block_tiny_gpt",
 }
 
 
