@@ -34,6 +34,11 @@ def write_source(out: Path) -> int:
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(ROOT / "book", out / "book")
+    # the book's extension reads the kernel targets from tools/bench.py, and pages
+    # show dlmath's source with literalinclude
+    for folder in ("tools", "dlmath"):
+        shutil.copytree(ROOT / folder, out / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "_toc.yml", out / "_toc.yml")
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = config["title"] + " (student edition)"
