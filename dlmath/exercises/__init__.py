@@ -38,8 +38,8 @@ import numpy as np
 
 from ..check import assert_close, to_numpy
 
-__all__ = ["as_int", "as_result", "check_function", "normal_cases", "quiet_when_hidden",
-           "refuse_calls", "rng"]
+__all__ = ["as_int", "as_result", "call_learner", "check_function", "normal_cases",
+           "quiet_when_hidden", "refuse_calls", "rng"]
 
 
 def quiet_when_hidden(check: Callable) -> Callable:
@@ -136,6 +136,23 @@ def _what(x: Any) -> str:
         return f"a {type(x).__name__} of {len(x)} items"
     return f"{type(x).__name__}" + (f" of shape {tuple(shape)}" if shape is not None
                                     else f" {x!r}"[:60])
+
+
+def call_learner(fn: Callable, title: str, *args: Any) -> Any:
+    """``fn(*args)`` on copies of the array arguments, as a check calls a learner's
+    function: not callable, ``NotImplementedError`` and ``None`` are said plainly."""
+    if not callable(fn):
+        raise TypeError(f"{title}: expected your function, got {type(fn).__name__}")
+    try:
+        out = fn(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
+    except NotImplementedError:
+        raise AssertionError(f"{title}: not attempted yet — replace the "
+                             f"`raise NotImplementedError` line with your code"
+                             ) from None
+    if out is None:
+        raise AssertionError(f"{title}: your function returned None — "
+                             f"did you forget `return`?")
+    return out
 
 
 def as_result(got: Any, shape: tuple, *, title: str, where: str,

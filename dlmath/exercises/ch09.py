@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..check import assert_close, to_torch
-from . import as_result, check_function, refuse_calls, rng
+from . import as_result, call_learner, check_function, refuse_calls, rng
 
 __all__ = ["check_attention_scale_grad", "check_sliding_window_mask",
            "check_grouped_query_attention", "check_pe_dot", "check_rotary_half",
@@ -21,17 +21,6 @@ def _refuse(fn, title: str, forbidden: tuple[str, ...]) -> None:
     refuse_calls(fn, forbidden, title=title, why="this exercise is done in numpy")
 
 
-def _call(fn, title, *args):
-    try:
-        out = fn(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
-    except NotImplementedError:
-        raise AssertionError(f"{title}: not attempted yet — replace the "
-                             f"`raise NotImplementedError` line with your code"
-                             ) from None
-    if out is None:
-        raise AssertionError(f"{title}: your function returned None — "
-                             f"did you forget `return`?")
-    return out
 
 
 # ---------------------------------------------------------------------- Exercise 9.1
@@ -80,7 +69,7 @@ def check_sliding_window_mask(fn, *, seed: int = 92) -> None:
     cases = [(6, 3), (5, 1), (4, 10), (9, 4), (1, 1)]
     cases += [(int(g.integers(1, 12)), int(g.integers(1, 14))) for _ in range(3)]
     for L, w in cases:
-        got = _call(fn, title, L, w)
+        got = call_learner(fn, title, L, w)
         got = np.asarray(got)
         if got.dtype != bool:
             raise AssertionError(f"{title}: for L={L}, window={w} your mask has "
@@ -150,7 +139,7 @@ def check_pe_dot(fn, *, seed: int = 94) -> None:
     cases = [(1, 4), (5, 8), (-3, 6), (17, 16), (0, 2), (40, 32)]
     cases += [(int(g.integers(-40, 41)), 2 * int(g.integers(1, 20))) for _ in range(2)]
     for i, (k, d) in enumerate(cases, 1):
-        got = _call(fn, title, k, d)
+        got = call_learner(fn, title, k, d)
         P = pe(200, d)
         p = torch.arange(50, 150, 7, device=dev)
         ref = (P[p] * P[p + k]).sum(dim=1)          # one dot product per position p
@@ -212,7 +201,7 @@ def check_encoder_layer_num_params(fn, *, seed: int = 96) -> None:
         h = int(g.integers(1, 6))
         cases.append((h * int(g.integers(1, 20)), h, int(g.integers(1, 100))))
     for i, (d, h, f) in enumerate(cases, 1):
-        got = _call(fn, title, d, h, f)
+        got = call_learner(fn, title, d, h, f)
         want = sum(p.numel() for p in torch.nn.TransformerEncoderLayer(
             d, h, f, batch_first=True).parameters())
         if not isinstance(got, (int, np.integer)) or int(got) != want:

@@ -13,25 +13,12 @@ import math
 import numpy as np
 
 from ..check import assert_close, to_torch
-from . import check_function, refuse_calls, rng
+from . import call_learner, check_function, refuse_calls, rng
 
 __all__ = ["check_smoothgrad_relu", "check_ig_quadratic", "check_ig_midpoint",
            "check_trapezoid_error", "check_shapley_3", "check_spearman"]
 
 
-def _call(fn, title, *args):
-    if not callable(fn):
-        raise TypeError(f"{title}: expected your function, got {type(fn).__name__}")
-    try:
-        out = fn(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
-    except NotImplementedError:
-        raise AssertionError(f"{title}: not attempted yet — replace the "
-                             f"`raise NotImplementedError` line with your code"
-                             ) from None
-    if out is None:
-        raise AssertionError(f"{title}: your function returned None — "
-                             f"did you forget `return`?")
-    return out
 
 
 def _shape_ok(out, shape, title, case) -> np.ndarray:
@@ -142,7 +129,8 @@ def check_ig_midpoint(fn, *, seed: int = 123) -> None:
 
         x = g.standard_normal((N, d))
         base = g.standard_normal((N, d)) * 0.5
-        got = _shape_ok(_call(fn, title, gradient, x, base, n), (N, d), title, case)
+        got = _shape_ok(call_learner(fn, title, gradient, x, base, n), (N, d), title,
+                        case)
         ref = IntegratedGradients(f).attribute(to_torch(x), to_torch(base), n_steps=n,
                                                method="riemann_middle")
         try:
@@ -156,7 +144,8 @@ def check_ig_midpoint(fn, *, seed: int = 123) -> None:
             delta = (f(to_torch(x)) - f(to_torch(base))).cpu().numpy()
         gaps = []
         for m in (n, 2 * n):
-            a = _shape_ok(_call(fn, title, gradient, x, base, m), (N, d), title, case)
+            a = _shape_ok(call_learner(fn, title, gradient, x, base, m), (N, d), title,
+                          case)
             gaps.append(np.abs(a.sum(axis=1) - delta).max())
         ratio = gaps[0] / gaps[1] if gaps[1] > 0 else math.inf
         if not 3.0 <= ratio <= 5.5:
@@ -195,7 +184,7 @@ def check_trapezoid_error(fn, *, seed: int = 124) -> None:
     for case, ((gf, dg, integral), n) in enumerate(zip(funcs, (64, 100, 80, 128)), 1):
         t = torch.linspace(0, 1, n + 1, dtype=torch.float64, device=dev)
         actual = float(torch.trapezoid(gf(t), t)) - integral
-        got = _call(fn, title, dg(0.0), dg(1.0), n)
+        got = call_learner(fn, title, dg(0.0), dg(1.0), n)
         if np.size(got) != 1:
             raise AssertionError(f"{title}: return one number, got shape "
                                  f"{np.shape(got)} on test case {case}")
@@ -271,7 +260,7 @@ def check_spearman(fn, *, seed: int = 126) -> None:
              (g.integers(0, 2, 30).astype(float), g.integers(0, 4, 30).astype(float))]
     for case, (a, b) in enumerate(cases, 1):
         ref = float(spearmanr(a.ravel(), b.ravel()).statistic)
-        got = _call(fn, title, a, b)
+        got = call_learner(fn, title, a, b)
         if np.size(got) != 1:
             raise AssertionError(f"{title}: return one number, got shape "
                                  f"{np.shape(got)} on test case {case}")

@@ -10,26 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..check import assert_close, to_torch
-from . import rng
+from . import call_learner, rng
 
 __all__ = ["check_ddp_loss_weights", "check_ring_allreduce_time",
            "check_float_format", "check_online_softmax_update",
            "check_merge_attention"]
 
 
-def _call(fn, title, *args):
-    if not callable(fn):
-        raise TypeError(f"{title}: expected your function, got {type(fn).__name__}")
-    try:
-        out = fn(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
-    except NotImplementedError:
-        raise AssertionError(f"{title}: not attempted yet — replace the "
-                             f"`raise NotImplementedError` line with your code"
-                             ) from None
-    if out is None:
-        raise AssertionError(f"{title}: your function returned None — "
-                             f"did you forget `return`?")
-    return out
 
 
 def _array(out, title, what, shape, case):
@@ -70,7 +57,7 @@ def check_ddp_loss_weights(fn, *, seed: int = 131) -> None:
         full = grad(0, n)
         bounds = np.cumsum([0] + list(sizes))
         shard = [grad(a, b) for a, b in zip(bounds, bounds[1:])]
-        c = _array(_call(fn, title, list(int(s) for s in sizes)), title,
+        c = _array(call_learner(fn, title, list(int(s) for s in sizes)), title,
                    "the weights", (len(sizes),), i)
         ddp = np.mean([cr * gr for cr, gr in zip(c, shard)], axis=0)
         try:
@@ -112,7 +99,8 @@ def check_ring_allreduce_time(fn, *, seed: int = 132) -> None:
         return np.float64(steps * alpha + beta * sent[0])
 
     for i, (N, p, alpha, beta) in enumerate(cases, 1):
-        got = _array(_call(fn, title, N, p, alpha, beta), title, "the time", (), i)
+        got = _array(call_learner(fn, title, N, p, alpha, beta), title, "the time", (),
+                     i)
         try:
             assert_close(got, ref(N, p, alpha, beta), rtol=1e-12, atol=1e-18,
                          name="your time", against="the simulated ring",
@@ -154,7 +142,7 @@ def check_float_format(fn, *, seed: int = 133) -> None:
         e, t = _FORMATS[name]
         fi = torch.finfo(getattr(torch, name))
         ref = np.array([fi.eps / 2, fi.max, fi.tiny], dtype=np.float64)
-        got = _array(_call(fn, title, e, t), title,
+        got = _array(call_learner(fn, title, e, t), title,
                      "(unit roundoff, largest finite, smallest normal)", (3,), i)
         try:
             assert_close(got, ref, rtol=1e-12, atol=0, name="your (u, max, tiny)",
@@ -197,7 +185,7 @@ def check_online_softmax_update(fn, *, seed: int = 134) -> None:
         m = np.full(x.shape[0], -np.inf)
         l = np.zeros(x.shape[0])
         for j in range(0, x.shape[1], b):
-            out = _call(fn, title, m.copy(), l.copy(), x[:, j:j + b].copy())
+            out = call_learner(fn, title, m.copy(), l.copy(), x[:, j:j + b].copy())
             if not isinstance(out, (tuple, list)) or len(out) != 2:
                 raise AssertionError(f"{title}: expected a pair (m, l), got "
                                      f"{type(out).__name__} on test case {i}")
@@ -253,7 +241,7 @@ def check_merge_attention(fn, *, seed: int = 135) -> None:
                       torch.logsumexp(s, dim=-1).cpu().numpy()]
         ref = sdpa(tq, to_torch(np.concatenate(ks, -2)),
                    to_torch(np.concatenate(vs, -2)))
-        got = _array(_call(fn, title, *parts), title, "the merged output",
+        got = _array(call_learner(fn, title, *parts), title, "the merged output",
                      tuple(ref.shape), i)
         try:
             assert_close(got, ref, rtol=1e-10, atol=1e-12, name="your merged output",
