@@ -58,21 +58,7 @@ def test_page_reads_well_offline(page, reports):
 # Pages whose equations do not fit yet, in notebooks other helpers were rewriting
 # when this check came (issue 18): break their long equations with `aligned`, then
 # remove the entry (strict xfail: a page that fits fails until it is removed).
-OVERFLOW_PENDING: set[str] = {
-    "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers",
-    "chapters/05_feedforward_networks/02_activations_universal_approximation",
-    "chapters/05_feedforward_networks/03_backpropagation",
-    "chapters/06_training_deep_networks/01_vanishing_exploding_gradients",
-    "chapters/06_training_deep_networks/02_initialization",
-    "chapters/06_training_deep_networks/03_regularization",
-    "chapters/06_training_deep_networks/04_normalization_and_clipping",
-    "chapters/07_convolutional_networks/01_convolution_as_mathematics",
-    "chapters/07_convolutional_networks/02_im2col_and_backward",
-    "chapters/08_recurrent_networks/01_rnn_and_bptt",
-    "chapters/08_recurrent_networks/02_lstm_and_gru",
-    "chapters/09_attention_transformers/01_scaled_dot_product_attention",
-    "chapters/09_attention_transformers/02_multihead_attention_positions",
-}
+OVERFLOW_PENDING: set[str] = set()
 
 
 def _fit_param(page: str):
