@@ -13,7 +13,7 @@ from ._validate import as_float_array, check_int
 
 __all__ = [
     "Split", "stdlib_text", "load_digits", "train_test_split", "make_blobs",
-    "make_moons", "make_spirals", "make_linear_regression"
+    "make_moons", "make_spirals", "make_linear_regression", "stored_table"
 ]
 
 
@@ -177,3 +177,23 @@ def stdlib_text(max_chars: int | None = None) -> str:
                 parts.append(doc)
     text = "\n\n".join(parts)
     return text if max_chars is None else text[:max_chars]
+
+
+def stored_table(name: str) -> dict:
+    """A results table that a script in ``tools/`` computed and stored in the package.
+
+    Experiments longer than a notebook's budget (several seeds x budgets) run once
+    with ``python tools/<name>.py``, which writes ``dlmath/tables/<name>.json``; the
+    notebook reads it here, so it reads the same table locally and on Colab, where
+    dlmath is installed from git and the chapter folders are absent.
+    """
+    import json
+    from importlib import resources
+
+    if not isinstance(name, str):
+        raise TypeError(f"stored_table: name must be a str, got {type(name).__name__}")
+    tables = resources.files("dlmath") / "tables"
+    known = sorted(p.name[:-5] for p in tables.iterdir() if p.name.endswith(".json"))
+    if name not in known:
+        raise ValueError(f"stored_table: expected one of {known}, got {name!r}")
+    return json.loads((tables / f"{name}.json").read_text(encoding="utf-8"))

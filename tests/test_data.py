@@ -47,3 +47,17 @@ def test_bad_input():
         data.make_moons(n=2.5)
     with pytest.raises(ValueError, match="centers must have 2 dims"):
         data.make_blobs(centers=np.zeros(3))
+
+
+def test_stored_tables_are_package_data_and_bad_names_are_refused():
+    """Notebooks read their stored tables from the package (as on Colab)."""
+    import pytest
+
+    from dlmath.data import stored_table
+
+    assert stored_table("gpt_vs_lstm")["rows"]
+    assert stored_table("plain_vs_residual")["rows"]
+    with pytest.raises(ValueError, match="expected one of .*got 'nope'"):
+        stored_table("nope")
+    with pytest.raises(TypeError, match="must be a str"):
+        stored_table(3)

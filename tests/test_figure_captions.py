@@ -9,6 +9,7 @@ figure without one a name and a first caption from its alt text.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -89,3 +90,73 @@ def test_figures_are_drawn_at_high_dpi():
     import dlmath.viz  # noqa: F401  (applies the book's style)
 
     assert mpl.rcParams["figure.dpi"] >= 150 and mpl.rcParams["savefig.dpi"] >= 150
+
+
+# Figures not yet cited from their page's prose (issue 18). Each line goes when
+# its notebook's figures are all cited; strict xfail fails a line left behind.
+UNCITED_PENDING = {
+    "chapters/01_linear_algebra/01_vectors_and_tensors.ipynb",
+    "chapters/01_linear_algebra/02_linear_maps_and_matmul.ipynb",
+    "chapters/01_linear_algebra/03_linear_systems_least_squares.ipynb",
+    "chapters/01_linear_algebra/04_eigen_svd_pca.ipynb",
+    "chapters/01_linear_algebra/05_norms_factorizations_costs.ipynb",
+    "chapters/02_calculus_autodiff/01_derivatives_gradients_jacobians.ipynb",
+    "chapters/02_calculus_autodiff/02_chain_rule_and_modes.ipynb",
+    "chapters/02_calculus_autodiff/03_gradient_checking.ipynb",
+    "chapters/02_calculus_autodiff/04_autodiff_engine.ipynb",
+    "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb",
+    "chapters/03_probability_information/01_random_variables_and_distributions.ipynb",
+    "chapters/03_probability_information/02_maximum_likelihood.ipynb",
+    "chapters/03_probability_information/03_information_theory_softmax.ipynb",
+    "chapters/03_probability_information/04_bayes_and_evaluation.ipynb",
+    "chapters/03_probability_information/05_latent_variables.ipynb",
+    "chapters/04_optimization/01_gradient_descent.ipynb",
+    "chapters/04_optimization/02_sgd_and_schedules.ipynb",
+    "chapters/04_optimization/03_momentum_and_adaptive_methods.ipynb",
+    "chapters/04_optimization/04_loss_landscapes.ipynb",
+    "chapters/04_optimization/05_convergence_curvature_constraints.ipynb",
+    "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers.ipynb",
+    "chapters/05_feedforward_networks/02_activations_universal_approximation.ipynb",
+    "chapters/05_feedforward_networks/04_training_mlps.ipynb",
+    "chapters/06_training_deep_networks/01_vanishing_exploding_gradients.ipynb",
+    "chapters/06_training_deep_networks/02_initialization.ipynb",
+    "chapters/06_training_deep_networks/03_regularization.ipynb",
+    "chapters/06_training_deep_networks/04_normalization_and_clipping.ipynb",
+    "chapters/07_convolutional_networks/01_convolution_as_mathematics.ipynb",
+    "chapters/07_convolutional_networks/02_im2col_and_backward.ipynb",
+    "chapters/07_convolutional_networks/03_cnn_from_scratch.ipynb",
+    "chapters/07_convolutional_networks/04_architectures.ipynb",
+    "chapters/08_recurrent_networks/01_rnn_and_bptt.ipynb",
+    "chapters/08_recurrent_networks/02_lstm_and_gru.ipynb",
+    "chapters/08_recurrent_networks/03_memory_and_forecasting.ipynb",
+    "chapters/08_recurrent_networks/04_char_language_model.ipynb",
+    "chapters/09_attention_transformers/01_scaled_dot_product_attention.ipynb",
+    "chapters/09_attention_transformers/02_multihead_attention_positions.ipynb",
+    "chapters/09_attention_transformers/03_transformer_block_tiny_gpt.ipynb",
+    "chapters/12_explainability/04_sanity_checks.ipynb",
+    "chapters/13_scaling_efficiency/01_data_parallelism.ipynb",
+    "chapters/13_scaling_efficiency/02_memory.ipynb",
+    "chapters/13_scaling_efficiency/03_low_precision.ipynb",
+    "chapters/13_scaling_efficiency/04_efficient_attention.ipynb",
+}
+
+
+def _cite_param(p: Path):
+    rel = str(p.relative_to(ROOT))
+    marks = [pytest.mark.xfail(strict=True, reason="citations pending (issue 18)")] \
+        if rel in UNCITED_PENDING else []
+    return pytest.param(p, id=rel, marks=marks)
+
+
+@pytest.mark.parametrize("path", [_cite_param(p) for p in NOTEBOOKS])
+def test_every_figure_is_cited_from_the_prose(path):
+    """A figure is referenced where it is discussed: {numref}`fig-...` in a
+    markdown cell of its own page (issue 18, "referenced from the prose")."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    prose = "\n".join("".join(c["source"]) for c in nb["cells"]
+                      if c["cell_type"] == "markdown")
+    names = [c["metadata"].get("mystnb", {}).get("figure", {}).get("name")
+             for c in nb["cells"] if c["cell_type"] == "code"]
+    cited = set(re.findall(r"\{numref\}`(?:[^`<]*<)?(fig-[\w-]+)>?`", prose))
+    uncited = [n for n in names if n and n not in cited]
+    assert not uncited, f"figures never cited with {{numref}} in the prose: {uncited}"

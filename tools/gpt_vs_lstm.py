@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python tools/gpt_vs_lstm.py            # about 20-60 CPU-minutes
 
-writes ``chapters/09_attention_transformers/gpt_vs_lstm.json``, the table that
+writes ``dlmath/tables/gpt_vs_lstm.json``, the table that
 notebook 9.3 reads: for every budget (training steps, each with its own
 one-cycle schedule) and seed (initialization and batch order), the held-out
 cross-entropy of both models. The models, the data split, the optimizer and
@@ -28,7 +28,7 @@ import torch  # noqa: E402
 import dlmath  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "chapters/09_attention_transformers/gpt_vs_lstm.json"
+OUT = ROOT / "dlmath/tables/gpt_vs_lstm.json"
 BUDGETS = (250, 500, 1000, 2000)
 SEEDS = (0, 1, 2)
 T, B, D, HEADS, LAYERS = 48, 32, 48, 4, 2        # as in the notebook

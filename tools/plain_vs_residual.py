@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python tools/plain_vs_residual.py        # about 10 CPU-minutes
 
-writes ``chapters/07_convolutional_networks/plain_vs_residual.json``, which
+writes ``dlmath/tables/plain_vs_residual.json``, which
 notebook 7.4 reads: the training loss (on all 512 training images) after a
 fixed number of Adam steps, for plain and residual stacks of 10, 20 and 40
 blocks, three seeds each, under the initializations the notebook compares:
@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from dlmath import data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "chapters/07_convolutional_networks/plain_vs_residual.json"
+OUT = ROOT / "dlmath/tables/plain_vs_residual.json"
 DEPTHS, SEEDS = (10, 20, 40), (0, 1, 2)
 KINDS = ("plain, torch default", "plain, He", "residual, He",
          "residual, He + zero last conv")
