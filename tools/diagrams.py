@@ -57,37 +57,49 @@ def _arrow(ax, x0, x1, y, color, label=None, dy=0.0, style="-"):
 
 
 def backprop_graph(path: Path) -> None:
-    """Two-layer MLP: forward values left to right, adjoints right to left (5.3)."""
+    """Two-layer MLP, drawn top to bottom so it reads at phone width (5.3): forward
+    values down the left (solid, with the operation), adjoints up the right (dashed,
+    with the rule that computes each); z's adjoints are the error signals delta_l."""
     plt = _setup()
-    fig, ax = plt.subplots(figsize=(7.5, 2.8))
-    xs = [0.5 + 2.3 * k for k in range(6)]
-    labels = [r"$\mathbf{x}$", r"$\mathbf{z}_1$", r"$\mathbf{h}$", r"$\mathbf{z}_2$",
-              r"$\mathbf{p}$", r"$\mathcal{L}$"]
-    ops = [r"$\mathbf{W}_1\mathbf{x}+\mathbf{b}_1$", r"relu",
-           r"$\mathbf{W}_2\mathbf{h}+\mathbf{b}_2$", r"softmax", r"$-\log p_y$"]
-    for x, t in zip(xs, labels):
-        _node(ax, x, 0, t, w=0.9)
-    grads = [r"$\bar{\mathbf{z}}_1 = \bar{\mathbf{h}}\odot[\mathbf{z}_1>0]$",
-             r"$\bar{\mathbf{h}} = \mathbf{W}_2^\top\bar{\mathbf{z}}_2$",
-             r"$\bar{\mathbf{z}}_2 = \mathbf{p}-\mathbf{e}_y$", "", ""]
-    for k in range(5):
-        a, b = xs[k] + 0.45, xs[k + 1] - 0.45
-        _arrow(ax, a, b, 0, FORWARD, ops[k], dy=0.12)
-    for k in range(5):                     # adjoints flow back along every edge
-        _arrow(ax, xs[k + 1] - 0.45, xs[k] + 0.45, 0, BACKWARD, dy=-0.12, style="--")
-        if grads[k]:
-            ax.text((xs[k] + xs[k + 1]) / 2, -0.45, grads[k], ha="center", va="top",
-                    fontsize=10, color=BACKWARD)
-    w1 = r"$\bar{\mathbf{W}}_1 = \bar{\mathbf{z}}_1\mathbf{x}^\top$"
-    w2 = r"$\bar{\mathbf{W}}_2 = \bar{\mathbf{z}}_2\mathbf{h}^\top$"
-    for x, text in [(xs[0], w1), (xs[2], w2)]:
-        ax.text(x + 1.15, 0.95, text, fontsize=10, color=BACKWARD, ha="center")
-    ax.text(xs[-1] + 0.5, -1.05, "forward (solid), backward (dashed)", fontsize=10,
-            ha="right", color="0.3")
-    ax.set_xlim(0, xs[-1] + 0.6)
-    ax.set_ylim(-1.2, 1.35)
+    fig, ax = plt.subplots(figsize=(4.6, 5.0), layout="none")  # axes units: inches
+    x0, step = 2.05, 1.0
+    nodes = [r"$\mathbf{a}_0 = \mathbf{x}$", r"$\mathbf{z}_1$", r"$\mathbf{a}_1$",
+             r"$\mathbf{z}_2$", r"$\ell$"]
+    ys = [4.55 - step * k for k in range(len(nodes))]
+    ops = [r"$\mathbf{W}_1\mathbf{a}_0+\mathbf{b}_1$", r"relu",
+           r"$\mathbf{W}_2\mathbf{a}_1+\mathbf{b}_2$",
+           r"$-\log\,\mathrm{softmax}(\mathbf{z}_2)_y$"]
+    back = [[r"$\bar{\mathbf{W}}_1 = \boldsymbol{\delta}_1\mathbf{a}_0^\top$"],
+            [r"$\boldsymbol{\delta}_1 = \bar{\mathbf{a}}_1\odot[\mathbf{z}_1>0]$"],
+            [r"$\bar{\mathbf{a}}_1 = \mathbf{W}_2^\top\boldsymbol{\delta}_2$",
+             r"$\bar{\mathbf{W}}_2 = \boldsymbol{\delta}_2\mathbf{a}_1^\top$"],
+            [r"$\boldsymbol{\delta}_2 = \mathbf{p}-\mathbf{e}_y$"]]
+    for y, text in zip(ys, nodes):
+        w = 1.3 if y == ys[0] else 0.62
+        _node(ax, x0, y, text, w=w, h=0.42)
+    half = 0.21 + 0.05
+    for k in range(len(ops)):
+        top, bottom = ys[k] - half, ys[k + 1] + half
+        mid = (top + bottom) / 2
+        ax.annotate("", xy=(x0 - 0.14, bottom), xytext=(x0 - 0.14, top),
+                    arrowprops=dict(arrowstyle="-|>", color=FORWARD, lw=1.6,
+                                    shrinkA=0, shrinkB=0))
+        ax.text(x0 - 0.27, mid, ops[k], ha="right", va="center", fontsize=12,
+                color=FORWARD)
+        ax.annotate("", xy=(x0 + 0.14, top), xytext=(x0 + 0.14, bottom),
+                    arrowprops=dict(arrowstyle="-|>", color=BACKWARD, lw=1.6,
+                                    ls="--", shrinkA=0, shrinkB=0))
+        lines = back[k]
+        for j, text in enumerate(lines):
+            ax.text(x0 + 0.27, mid + 0.16 * (len(lines) - 1) - 0.32 * j, text,
+                    ha="left", va="center", fontsize=12, color=BACKWARD)
+    ax.text(0.05, 0.05, "forward", fontsize=12, color=FORWARD, ha="left")
+    ax.text(4.55, 0.05, "backward (adjoints)", fontsize=12, color=BACKWARD,
+            ha="right")
+    ax.set_xlim(0, 4.6)
+    ax.set_ylim(0, 5.0)
     ax.axis("off")
-    fig.tight_layout(pad=0.2)
+    fig.subplots_adjust(0, 0, 1, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="svg", metadata={"Date": None})
     plt.close(fig)
