@@ -252,7 +252,11 @@ def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = 
                                      *, dropout_mask=None, rng=None):
     """Attention and its VJP, eq-attn-dv to eq-attn-dqk of Chapter 9.
 
-    ``vjp(dy)`` returns ``(dq, dk, dv, None)``: no gradient for the mask.
+    ``vjp(dy)`` returns ``(dq, dk, dv, dmask)``. A float ``attn_mask`` M is
+    added to the scores, A = scale · q kᵀ + M, so its gradient is the scores'
+    gradient dA = P ⊙ (dP - rowsum(dP ⊙ P)) (eq-attn-dA), summed over the axes
+    the mask was broadcast along (torch gives it too); a bool mask or
+    ``is_causal`` has none (None).
     """
     q = as_float_array(q, _FN, "query")
     k0 = as_float_array(k, _FN, "key")
@@ -260,13 +264,39 @@ def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = 
     k, v, G, drop = _sdpa_options(q, k0, v0, dropout_p, enable_gqa, dropout_mask, rng,
                                   _FN)
     q, k, v, mask, scale = _check_inputs(q, k, v, attn_mask, is_causal, scale, _FN)
-    y, _, backward = _attention(q, k, v, mask, scale, drop)
+    y, Pd, backward = _attention(q, k, v, mask, scale, drop)
+    float_mask = mask is not None and mask.dtype != bool and not is_causal
 
     def vjp(dy):
         dy = check_dout(dy, y.shape, _FN)
-        dq, dk, dv = backward(dy.astype(y.dtype, copy=False))
-        return dq, _ungroup(dk, G), _ungroup(dv, G), None
+        dy = dy.astype(y.dtype, copy=False)
+        dq, dk, dv = backward(dy)
+        dmask = None
+        if float_mask:
+            dmask = _unbroadcast(_scores_grad(q, k, v, mask, scale, drop, Pd, dy),
+                                 np.shape(attn_mask))
+        return dq, _ungroup(dk, G), _ungroup(dv, G), dmask
     return y, vjp
+
+
+def _scores_grad(q, k, v, mask, scale, drop, Pd, dy) -> np.ndarray:
+    """dA = P ⊙ (dP - rowsum(dP ⊙ P)), the gradient of the scores A (eq-attn-dA),
+    with dP = (dy vᵀ) ⊙ drop. P is ``Pd`` without dropout, else the softmax is
+    recomputed (dropped weights cannot be read back from P ⊙ drop). Rows whose
+    every key is masked have P = 0, so dA = 0 there."""
+    if drop is None:
+        P = Pd
+    else:
+        A = (q * scale) @ np.swapaxes(k, -1, -2) + mask
+        m = A.max(axis=-1, keepdims=True)
+        m = np.where(np.isneginf(m), 0, m)
+        P = np.exp(A - m)
+        den = P.sum(axis=-1, keepdims=True)
+        P = np.divide(P, den, out=np.zeros_like(P), where=den > 0)
+    dP = dy @ np.swapaxes(v, -1, -2)
+    if drop is not None:
+        dP = dP * drop
+    return P * (dP - (dP * P).sum(axis=-1, keepdims=True))
 
 
 # --------------------------------------------------------------------------- positions
