@@ -336,6 +336,23 @@ _case("MultiheadAttention", "need_weights=False",
       modes=("train",))
 
 
+def _dead_row(need_weights):
+    def kwargs(g):
+        kpm = np.zeros((2, 4), dtype=bool)
+        kpm[1] = True                        # batch 1: every key masked
+        return {"key_padding_mask": kpm, "need_weights": need_weights}
+    return kwargs
+
+
+# a query with every key masked: NaN as torch's explicit softmax, or 0 as its sdpa
+_case("MultiheadAttention", "fully masked rows, need_weights=True (NaN, as torch)",
+      lambda: _tnn().MultiheadAttention(8, 2, batch_first=True),
+      _mha_inputs("batch_first"), _dead_row(True))
+_case("MultiheadAttention", "fully masked rows, need_weights=False (0, as torch)",
+      lambda: _tnn().MultiheadAttention(8, 2, batch_first=True),
+      _mha_inputs("batch_first"), _dead_row(False))
+
+
 def _seq(layout, L=4, N=2, E=8):
     shape = {"batch_first": (N, L, E), "seq_first": (L, N, E), "unbatched": (L, E)}
     return shape[layout]

@@ -17,9 +17,10 @@ where rowsum(dP ⊙ P) = rowsum(dy ⊙ y) costs O(L Ev) instead of O(L S).
 **Fully masked rows.** A query row whose every key is masked out (bool mask
 all False, or float mask all -inf) has no defined softmax (0/0). We follow
 ``torch.nn.functional.scaled_dot_product_attention`` (torch >= 2.5): such a
-row gets weights 0, output 0 and zero gradients, never NaN. (``torch.nn.
-MultiheadAttention`` with ``need_weights=True`` returns NaN there; see
-``dlmath.nn.MultiheadAttention``.)
+row gets weights 0, output 0 and zero gradients, never NaN
+(``fully_masked_rows`` finds them). ``torch.nn.MultiheadAttention`` with
+``need_weights=True`` returns NaN there, and so does
+``dlmath.nn.MultiheadAttention`` (its ``_nan_rows``).
 
 Also the positional encodings of the chapter: sinusoidal encodings
 (eq-pe) and rotary embeddings (eq-rope), notebook 2.
@@ -35,7 +36,7 @@ from .dense import check_dout
 
 __all__ = ["scaled_dot_product_attention", "scaled_dot_product_attention_vjp",
            "causal_mask", "sinusoidal_positional_encoding", "rotary_embedding",
-           "rotary_embedding_vjp"]
+           "rotary_embedding_vjp", "fully_masked_rows"]
 
 _FN = "scaled_dot_product_attention"
 
@@ -59,6 +60,22 @@ def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
         g = g.sum(axis=tuple(range(extra)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def fully_masked_rows(mask, shape: tuple) -> np.ndarray | None:
+    """The query rows whose every key is masked: bool of ``shape[:-1]``.
+
+    ``mask``: bool (True = may attend) or float (added to the scores; -inf
+    masks), broadcastable to the scores' ``shape`` (..., L, S); None: none.
+    Such a row has no softmax (0/0): ``scaled_dot_product_attention`` gives
+    it weights 0 (as torch's), ``MultiheadAttention(need_weights=True)`` NaN
+    (as torch's module).
+    """
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    blocked = ~m if m.dtype == bool else np.isneginf(m)
+    return np.broadcast_to(blocked, tuple(shape)).all(axis=-1)
 
 
 def _check_inputs(q, k, v, attn_mask, is_causal, scale, fn):
