@@ -336,6 +336,23 @@ _case("MultiheadAttention", "need_weights=False",
       modes=("train",))
 
 
+def _dead_row(need_weights):
+    def kwargs(g):
+        kpm = np.zeros((2, 4), dtype=bool)
+        kpm[1] = True                        # batch 1: every key masked
+        return {"key_padding_mask": kpm, "need_weights": need_weights}
+    return kwargs
+
+
+# a query with every key masked: NaN as torch's explicit softmax, or 0 as its sdpa
+_case("MultiheadAttention", "fully masked rows, need_weights=True (NaN, as torch)",
+      lambda: _tnn().MultiheadAttention(8, 2, batch_first=True),
+      _mha_inputs("batch_first"), _dead_row(True))
+_case("MultiheadAttention", "fully masked rows, need_weights=False (0, as torch)",
+      lambda: _tnn().MultiheadAttention(8, 2, batch_first=True),
+      _mha_inputs("batch_first"), _dead_row(False))
+
+
 def _seq(layout, L=4, N=2, E=8):
     shape = {"batch_first": (N, L, E), "seq_first": (L, N, E), "unbatched": (L, E)}
     return shape[layout]
@@ -675,3 +692,369 @@ _refuse("ConvTranspose2d", "forward(x, output_size=...) out of reach",
 _case("ConvTranspose2d", "forward(x, output_size=...)",
       lambda: _tnn().ConvTranspose2d(4, 6, 3, stride=3),
       _img(2, 4, 3, 4), lambda g: {"output_size": (10, 12)})
+
+
+# ====================================================== torch's own test configurations
+# The goal of issue 24 is measured on the configurations torch's *own* tests use:
+# ``module_db`` (torch.testing._internal.common_modules: one ModuleInfo per module,
+# its ``module_inputs_func`` gives ModuleInput(constructor_input, forward_input))
+# and ``op_db`` (common_methods_invocations: one OpInfo per function, its
+# ``sample_inputs`` gives SampleInput(input, args, kwargs)). Every sample of every
+# torch module that dlmath.nn has (same name), in train and in eval mode, and of
+# every ``nn.functional.X`` that dlmath.functional has, is run through dlmath
+# (float64, CPU) and classified:
+#
+# - "supported": output, every input gradient, every parameter gradient and
+#   every buffer after the forward equal torch's (rtol 1e-7);
+# - "refused": dlmath raises a ValueError/TypeError naming the option or the
+#   shape (a dlmath message, "fn: ... got ..."), never Python's own TypeError
+#   about an unexpected keyword;
+# - "WRONG": a different answer, or any other exception.
+#
+# Random configurations (dropout with 0 < p < 1 in training) are compared with
+# torch's own draw: F.dropout's mask is read off torch's output, the dropout
+# mask of scaled_dot_product_attention is drawn again from the same seed
+# (torch draws it with bernoulli_ on a tensor of the weights' shape, as
+# F.dropout does). An OpInfo torch does not run on the CPU at all (no
+# supported CPU dtype, ``batch_norm``'s ``without_cudnn`` variant) is skipped.
+
+TORCH_RTOL, TORCH_ATOL = RTOL, 1e-9
+_GENERIC_ERRORS = ("unexpected keyword argument", "positional argument",
+                   "object is not", "unsupported operand", "NoneType",
+                   "not subscriptable", "has no attribute", "cannot unpack")
+
+
+@dataclass
+class TorchConfig:
+    """One configuration of torch's own tests: a ModuleInput (``kind`` "module",
+    with its mode) or a SampleInput of an OpInfo (``kind`` "function")."""
+    layer: str          # "Conv2d" or "F.conv2d"
+    kind: str
+    index: int          # position in torch's list (per mode for modules)
+    training: bool
+    desc: str
+    sample: object
+    info: object
+    dtype: object = None
+
+
+@dataclass
+class TorchResult:
+    config: TorchConfig
+    status: str         # "supported", "refused", "WRONG"
+    detail: str = ""    # the refusal's or the failure's message
+
+
+def _named_refusal(e: Exception) -> bool:
+    import re
+    msg = str(e)
+    if any(s in msg for s in _GENERIC_ERRORS):
+        return False
+    return bool(re.match(r"^[A-Za-z_][\w.]*(\(\))?: ", msg)) and (
+        "got" in msg or "not supported" in msg or "refused" in msg)
+
+
+def torch_module_configs() -> list[TorchConfig]:
+    """Every ModuleInput of torch's module_db for the modules dlmath.nn has."""
+    import warnings
+
+    import torch
+    from torch.testing._internal.common_modules import module_db
+
+    from .nn.convert import _REGISTRY
+    out = []
+    torch.manual_seed(0)
+    for info in module_db:
+        name = info.module_cls.__name__
+        if name not in _REGISTRY or info.module_cls.__module__.split(".")[0] != "torch":
+            continue
+        for training in (True, False):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                inputs = info.module_inputs_func(info, device="cpu",
+                                                 dtype=torch.float64,
+                                                 requires_grad=True,
+                                                 training=training)
+            for k, mi in enumerate(inputs):
+                out.append(TorchConfig(name, "module", k, training, mi.desc or "", mi,
+                                       info, torch.float64))
+    return out
+
+
+def torch_function_configs() -> list[TorchConfig]:
+    """Every SampleInput of torch's op_db for the ``nn.functional.X`` that
+    dlmath.functional has (float64, or the OpInfo's own dtype where float64 is
+    not one of them, e.g. silu's complex variant)."""
+    import torch
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    from . import functional as F
+    out = []
+    torch.manual_seed(0)
+    for op in op_db:
+        if not op.name.startswith("nn.functional."):
+            continue
+        fname = op.name[len("nn.functional."):]
+        if not hasattr(F, fname):
+            continue
+        dtypes = op.supported_dtypes("cpu")
+        if not dtypes:                         # torch does not test it on the CPU
+            continue
+        dtype = torch.float64 if torch.float64 in dtypes else (
+            torch.complex128 if torch.complex128 in dtypes
+            else sorted(dtypes, key=str)[0])
+        layer = "F." + fname + (f" ({op.variant_test_name})" if op.variant_test_name
+                                else "")
+        grad = op.supports_autograd and dtype in op.supported_backward_dtypes("cpu")
+        for k, s in enumerate(op.sample_inputs("cpu", dtype, requires_grad=grad)):
+            out.append(TorchConfig(layer, "function", k, True, "", s, op, dtype))
+    return out
+
+
+def _np(a):
+    """torch tensors (also inside tuples, lists, dicts) as numpy copies."""
+    import torch
+    if isinstance(a, torch.Tensor):
+        return a.detach().cpu().numpy().copy()
+    if isinstance(a, (tuple, list)):
+        return type(a)(_np(v) for v in a)
+    if isinstance(a, dict):
+        return {k: _np(v) for k, v in a.items()}
+    return a
+
+
+def _flat(a) -> list:
+    """Leaves of a tree of tuples/lists, None kept as a leaf."""
+    if isinstance(a, (tuple, list)):
+        return [x for v in a for x in _flat(v)]
+    return [a]
+
+
+def _grad_leaves(tree) -> list:
+    import torch
+    return [t for t in _flat(tree) if isinstance(t, torch.Tensor) and t.requires_grad]
+
+
+def _cotangents(out_t, g):
+    """A random cotangent for every output tensor that requires grad (else None)."""
+    import torch
+    return [torch.as_tensor(g.standard_normal(tuple(t.shape)), dtype=t.dtype)
+            if isinstance(t, torch.Tensor) and t.requires_grad else None
+            for t in _flat(out_t)]
+
+
+def _tree_like(template, leaves):
+    it = iter(leaves)
+
+    def build(t):
+        if isinstance(t, (tuple, list)):
+            return tuple(build(v) for v in t)
+        return next(it)
+    return build(template)
+
+
+def _check_outputs(name, mine, ref):
+    import torch
+    m, r = _flat(mine), _flat(ref)
+    if len(m) != len(r):
+        raise AssertionError(f"{name}: {len(m)} outputs, torch {len(r)}")
+    for k, (a, e) in enumerate(zip(m, r)):
+        if e is None or a is None:
+            if (e is None) != (a is None):
+                raise AssertionError(f"{name}: output {k} is "
+                                     f"{'None' if a is None else 'an array'}, "
+                                     f"torch {'None' if e is None else 'a tensor'}")
+            continue
+        if isinstance(e, torch.Tensor) and not e.is_floating_point():
+            if not np.array_equal(np.asarray(a), e.numpy()):
+                raise AssertionError(f"{name}: integer output {k} differs")
+            continue
+        _close(f"{name} output {k}", a, e, TORCH_RTOL, TORCH_ATOL)
+
+
+def _torch_grads(out_t, cots, wrt):
+    import torch
+    pairs = [(o, c) for o, c in zip(_flat(out_t), cots) if c is not None]
+    if not pairs or not wrt:
+        return [None] * len(wrt)
+    return torch.autograd.grad([o for o, _ in pairs], wrt, [c for _, c in pairs],
+                               allow_unused=True)
+
+
+def _run_module(cfg: TorchConfig) -> None:
+    """Compare one ModuleInput with its dlmath twin; AssertionError on a
+    difference, the dlmath exception on a refusal."""
+    import torch
+
+    from .nn import from_torch
+    from .nn.loss import _Loss
+    mi = cfg.sample
+    ci, fi = mi.constructor_input, mi.forward_input
+    torch.manual_seed(0)
+    module = cfg.info.module_cls(*ci.args, **ci.kwargs).to(torch.float64)
+    module.train(cfg.training)
+    layer = from_torch(module)             # before torch's forward moves its buffers
+    layer.train(cfg.training)
+    args_t, kw_t = tuple(fi.args), dict(fi.kwargs)
+    out = layer.forward(*_np(args_t), **_np(kw_t))
+    out_t = module(*args_t, **kw_t)
+    name = f"{cfg.layer}[{cfg.desc}]"
+    _check_outputs(name, out, out_t)
+    sd, tbuf = layer.state_dict(), dict(module.named_buffers())
+    for k, v in tbuf.items():
+        if k not in sd:
+            raise AssertionError(f"{name}: no buffer {k}")
+        _close(f"{name} buffer {k}", sd[k], v, TORCH_RTOL, TORCH_ATOL)
+    g = np.random.default_rng(0)
+    cots = _cotangents(out_t, g)
+    if all(c is None for c in cots):
+        return
+    params = {k: p for k, p in module.named_parameters() if p.requires_grad}
+    in_leaves = _flat(args_t)
+    wrt = [t for t in in_leaves if isinstance(t, torch.Tensor) and t.requires_grad]
+    grads = _torch_grads(out_t, cots, wrt + list(params.values()))
+    cot_np = _tree_like(out if isinstance(out, tuple) else (out,),
+                        [None if c is None else c.numpy() for c in cots])
+    dx = layer.backward(cot_np if isinstance(out, tuple) else cot_np[0])
+    dx = dx if isinstance(dx, tuple) else (dx,)
+    if isinstance(layer, _Loss):           # backward: the prediction's gradient;
+        inp, tgt = _np(args_t)              # a target's through the F twin's VJP
+        _, vjp = type(layer)._vjp(inp, tgt, layer.reduction, **layer._options())
+        dx = (dx[0], vjp(cot_np[0])[1])
+    mine = _flat(dx)
+    if len(mine) < len(in_leaves):
+        mine = mine + [None] * (len(in_leaves) - len(mine))
+    k = 0
+    for i, t in enumerate(in_leaves):
+        if isinstance(t, torch.Tensor) and t.requires_grad:
+            r = grads[k]
+            k += 1
+            if mine[i] is None:
+                if r is not None and bool(r.abs().max() > 0):
+                    raise AssertionError(f"{name}: no gradient for input {i}")
+                continue
+            _close(f"{name} input gradient {i}", mine[i],
+                   torch.zeros_like(t) if r is None else r, TORCH_RTOL, TORCH_ATOL)
+    lg = layer.grads
+    for (pname, p), r in zip(params.items(), grads[len(wrt):]):
+        if pname not in lg:
+            raise AssertionError(f"{name}: no gradient for parameter {pname}")
+        _close(f"{name} grads[{pname}]", lg[pname],
+               torch.zeros_like(p) if r is None else r, TORCH_RTOL, TORCH_ATOL)
+
+
+# the parameters whose gradients each ``X_vjp`` returns, in order
+_VJP_RETURNS = {
+    "linear": ("x", "W", "b"), "batch_norm": ("x", "weight", "bias"),
+    "layer_norm": ("x", "weight", "bias"), "cross_entropy": ("logits", "target"),
+    "mse_loss": ("input", "target"), "embedding": ("input", "weight"),
+    "conv2d": ("x", "weight", "bias"), "conv_transpose2d": ("x", "weight", "bias"),
+    "scaled_dot_product_attention": ("q", "k", "v", "attn_mask"),
+    "binary_cross_entropy_with_logits": ("input", "target", "weight", "pos_weight"),
+}
+_NO_OP_KEYWORDS = ("inplace",)      # accepted by the plain twin, meaningless in numpy
+
+
+def _run_function(cfg: TorchConfig) -> None:
+    """Compare one SampleInput of ``torch.nn.functional.X`` with dlmath's twin."""
+    import inspect
+
+    import torch
+    import torch.nn.functional as TF
+
+    from . import functional as F
+    s = cfg.sample
+    fname = cfg.layer[2:].split(" ")[0]
+    args_t, kw_t = (s.input,) + tuple(s.args), dict(s.kwargs)
+    if fname == "embedding":                # torch's OpInfo: embedding(weight, idx)
+        args_t = (args_t[1], args_t[0]) + args_t[2:]
+    seed = 1234
+    torch.manual_seed(seed)
+    out_t = getattr(TF, fname)(*args_t, **kw_t)
+    a, kw = _np(args_t), _np(kw_t)
+    if fname == "dropout":                  # torch's draw, read off its output
+        p = kw.get("p", a[1] if len(a) > 1 else 0.5)
+        training = kw.get("training", a[2] if len(a) > 2 else True)
+        if training and 0 < p < 1:
+            kw["mask"] = out_t.detach().numpy() != 0
+    if fname == "scaled_dot_product_attention" and kw.get("dropout_p", 0) > 0:
+        q, k = args_t[0], args_t[1]
+        shape = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2],
+                                                                     k.shape[-2])
+        torch.manual_seed(seed)             # the same draw: bernoulli_ on the weights
+        kw["dropout_mask"] = (TF.dropout(torch.ones(shape, dtype=q.dtype),
+                                         kw["dropout_p"]) != 0).numpy()
+    name = f"{cfg.layer}[{cfg.index}]"
+    y = getattr(F, fname)(*a, **kw)
+    _check_outputs(name, y, out_t)
+    vjp_fn = getattr(F, fname + "_vjp", None)
+    wrt = _grad_leaves(args_t) + [v for v in kw_t.values()
+                                  if isinstance(v, torch.Tensor) and v.requires_grad]
+    if not wrt or not any(isinstance(t, torch.Tensor) and t.requires_grad
+                          for t in _flat(out_t)):
+        return
+    if vjp_fn is None:
+        raise AssertionError(f"{name}: dlmath.functional has no {fname}_vjp to "
+                             f"compare the gradients with")
+    sig = inspect.signature(vjp_fn)
+    kw_v = {k: v for k, v in kw.items()
+            if k in sig.parameters or k not in _NO_OP_KEYWORDS}
+    y2, vjp = vjp_fn(*a, **kw_v)
+    _check_outputs(name + " (vjp)", y2, out_t)
+    g = np.random.default_rng(0)
+    cots = _cotangents(out_t, g)
+    grads_t = _torch_grads(out_t, cots, wrt)
+    cot_np = [None if c is None else c.numpy() for c in cots]
+    mine = vjp(cot_np[0] if len(cot_np) == 1 else cot_np[0])
+    names = _VJP_RETURNS.get(fname, (next(iter(sig.parameters)),))
+    bound = sig.bind(*args_t, **{k: v for k, v in kw_t.items() if k in kw_v})
+    by_name = dict(zip(names, mine))
+    names_of = {id(v): k for k, v in bound.arguments.items()
+                if isinstance(v, torch.Tensor)}
+    for i, v in enumerate(wrt):                # every input torch differentiates
+        if id(v) not in names_of:
+            raise AssertionError(f"{name}: input {i} (requires grad) is not an "
+                                 f"argument of {fname}_vjp")
+        pname, r = names_of[id(v)], grads_t[i]
+        d = by_name.get(pname)
+        if d is None:
+            if r is not None and bool(r.abs().max() > 0):
+                raise AssertionError(f"{name}: no gradient for {pname}")
+            continue
+        _close(f"{name} gradient of {pname}", d,
+               torch.zeros_like(v) if r is None else r, TORCH_RTOL, TORCH_ATOL)
+
+
+def run_torch_config(cfg: TorchConfig) -> TorchResult:
+    """Classify one configuration of torch's tests: supported, refused or WRONG."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            (_run_module if cfg.kind == "module" else _run_function)(cfg)
+        except AssertionError as e:
+            return TorchResult(cfg, "WRONG", str(e))
+        except (ValueError, TypeError) as e:
+            if _named_refusal(e):
+                return TorchResult(cfg, "refused", str(e))
+            return TorchResult(cfg, "WRONG", f"{type(e).__name__}: {e}")
+        except Exception as e:  # noqa: BLE001 - every other exception is a defect
+            return TorchResult(cfg, "WRONG", f"{type(e).__name__}: {e}")
+    return TorchResult(cfg, "supported")
+
+
+def torch_sweep() -> list[TorchResult]:
+    """Every configuration of torch's own tests for dlmath's layers and
+    functions, classified (see above). About half a minute."""
+    return [run_torch_config(c) for c in torch_module_configs()
+            + torch_function_configs()]
+
+
+def torch_coverage(results: list[TorchResult]) -> dict:
+    """{layer: {"supported": n, "refused": n, "WRONG": n}} in torch's order."""
+    table: dict[str, dict[str, int]] = {}
+    for r in results:
+        row = table.setdefault(r.config.layer, {"supported": 0, "refused": 0,
+                                                "WRONG": 0})
+        row[r.status] += 1
+    return table

@@ -259,18 +259,27 @@ def test_multihead_attention_weights_cotangent_may_be_none(g):
 
 
 def test_multihead_fully_masked_rows(g):
-    """Ours: weights 0 and output = out_proj.bias. torch's need_weights=False agrees;
-    torch's need_weights=True path gives NaN there, which we do not copy."""
+    """A query with every key masked gets torch's answer in each path: NaN with
+    need_weights=True (torch's explicit softmax), weights 0 and output =
+    out_proj.bias with need_weights=False (torch's sdpa path)."""
     tm = _randomize(torch.nn.MultiheadAttention(4, 2, batch_first=True))
     layer = nn.from_torch(tm)
     x = g.standard_normal((2, 3, 4))
     kpm = np.zeros((2, 3), bool)
     kpm[1] = True
     out, w = layer(x, x, x, key_padding_mask=kpm)
-    assert np.all(w[1] == 0) and np.isfinite(out).all()
+    assert np.isnan(w[1]).all() and np.isnan(out[1]).all()
+    assert np.isfinite(w[0]).all() and np.isfinite(out[0]).all()
+    tm = tm.to(dlmath.device())
+    ref, ref_w = tm(to_torch(x), to_torch(x), to_torch(x),
+                    key_padding_mask=to_torch(kpm))
+    assert torch.isnan(ref_w[1]).all() and torch.isnan(ref[1]).all()
+    assert_close(out[0], ref[0], **TOL, verbose=False)
+    assert_close(w[0], ref_w[0], **TOL, verbose=False)
+    out, w = layer(x, x, x, key_padding_mask=kpm, need_weights=False)
+    assert w is None and np.isfinite(out).all()
     assert_close(out[1], np.broadcast_to(layer.params["out_proj.bias"], (3, 4)), **TOL,
                  verbose=False)
-    tm = tm.to(dlmath.device())
     ref = tm(to_torch(x), to_torch(x), to_torch(x), key_padding_mask=to_torch(kpm),
              need_weights=False)[0]
     assert_close(out, ref, **TOL, verbose=False)

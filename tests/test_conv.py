@@ -230,7 +230,7 @@ def test_pool_and_layer_bad_input_errors():
         nn.Conv2d(4, 6, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="output_padding .* must be smaller"):
         nn.ConvTranspose2d(2, 2, 3, output_padding=1)(np.zeros((2, 4, 4)))
-    with pytest.raises(ValueError, match="divisor_override must be a positive int"):
+    with pytest.raises(ValueError, match="divisor_override must be a nonzero int"):
         nn.AvgPool2d(2, divisor_override=0)(x)
     with pytest.raises(ValueError, match=r"Flatten: start_dim=2, end_dim=1 do not fit"):
         nn.Flatten(2, 1)(x)

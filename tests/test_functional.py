@@ -370,3 +370,25 @@ def test_accuracy_confidence_interval():
         P.accuracy_confidence_interval(11, 10)
     with pytest.raises(ValueError, match="method must be"):
         P.accuracy_confidence_interval(1, 10, method="exact")
+
+
+def test_vjps_added_for_torchs_own_configurations_refuse_bad_input():
+    """unfold_vjp, binary_cross_entropy_with_logits_vjp and 0-d softmax (added for
+    torch's module_db/op_db configurations, tests/test_conformance_torch.py, which
+    checks their values against torch) name what is wrong."""
+    x = np.zeros((2, 3, 5, 5))
+    y, vjp = F.unfold_vjp(x, 2)
+    assert y.shape == (2, 12, 16)
+    with pytest.raises(ValueError, match=r"unfold: dout must have the output's shape"):
+        vjp(np.zeros((2, 12, 15)))
+    y, vjp = F.unfold_vjp(x[0], 2)                   # one (C, H, W) image
+    assert y.shape == (12, 16) and vjp(np.ones(y.shape))[0].shape == (3, 5, 5)
+    loss, vjp = F.binary_cross_entropy_with_logits_vjp(np.zeros(3), np.ones(3),
+                                                       reduction="none")
+    with pytest.raises(ValueError, match="binary_cross_entropy_with_logits: dout"):
+        vjp(np.ones(4))
+    with pytest.raises(ValueError, match=r"softmax: dim must be 0, -1 or None for a "
+                                         r"0-d input, got dim=1"):
+        F.softmax_vjp(np.float64(2.0), dim=1)
+    p, vjp = F.softmax_vjp(np.float64(2.0), dim=0)
+    assert p == 1.0 and vjp(np.float64(3.0))[0] == 0.0

@@ -17,9 +17,10 @@ where rowsum(dP ⊙ P) = rowsum(dy ⊙ y) costs O(L Ev) instead of O(L S).
 **Fully masked rows.** A query row whose every key is masked out (bool mask
 all False, or float mask all -inf) has no defined softmax (0/0). We follow
 ``torch.nn.functional.scaled_dot_product_attention`` (torch >= 2.5): such a
-row gets weights 0, output 0 and zero gradients, never NaN. (``torch.nn.
-MultiheadAttention`` with ``need_weights=True`` returns NaN there; see
-``dlmath.nn.MultiheadAttention``.)
+row gets weights 0, output 0 and zero gradients, never NaN
+(``fully_masked_rows`` finds them). ``torch.nn.MultiheadAttention`` with
+``need_weights=True`` returns NaN there, and so does
+``dlmath.nn.MultiheadAttention`` (its ``_nan_rows``).
 
 Also the positional encodings of the chapter: sinusoidal encodings
 (eq-pe) and rotary embeddings (eq-rope), notebook 2.
@@ -35,7 +36,7 @@ from .dense import check_dout
 
 __all__ = ["scaled_dot_product_attention", "scaled_dot_product_attention_vjp",
            "causal_mask", "sinusoidal_positional_encoding", "rotary_embedding",
-           "rotary_embedding_vjp"]
+           "rotary_embedding_vjp", "fully_masked_rows"]
 
 _FN = "scaled_dot_product_attention"
 
@@ -59,6 +60,22 @@ def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
         g = g.sum(axis=tuple(range(extra)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def fully_masked_rows(mask, shape: tuple) -> np.ndarray | None:
+    """The query rows whose every key is masked: bool of ``shape[:-1]``.
+
+    ``mask``: bool (True = may attend) or float (added to the scores; -inf
+    masks), broadcastable to the scores' ``shape`` (..., L, S); None: none.
+    Such a row has no softmax (0/0): ``scaled_dot_product_attention`` gives
+    it weights 0 (as torch's), ``MultiheadAttention(need_weights=True)`` NaN
+    (as torch's module).
+    """
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    blocked = ~m if m.dtype == bool else np.isneginf(m)
+    return np.broadcast_to(blocked, tuple(shape)).all(axis=-1)
 
 
 def _check_inputs(q, k, v, attn_mask, is_causal, scale, fn):
@@ -252,7 +269,11 @@ def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = 
                                      *, dropout_mask=None, rng=None):
     """Attention and its VJP, eq-attn-dv to eq-attn-dqk of Chapter 9.
 
-    ``vjp(dy)`` returns ``(dq, dk, dv, None)``: no gradient for the mask.
+    ``vjp(dy)`` returns ``(dq, dk, dv, dmask)``. A float ``attn_mask`` M is
+    added to the scores, A = scale · q kᵀ + M, so its gradient is the scores'
+    gradient dA = P ⊙ (dP - rowsum(dP ⊙ P)) (eq-attn-dA), summed over the axes
+    the mask was broadcast along (torch gives it too); a bool mask or
+    ``is_causal`` has none (None).
     """
     q = as_float_array(q, _FN, "query")
     k0 = as_float_array(k, _FN, "key")
@@ -260,13 +281,39 @@ def scaled_dot_product_attention_vjp(q, k, v, attn_mask=None, is_causal: bool = 
     k, v, G, drop = _sdpa_options(q, k0, v0, dropout_p, enable_gqa, dropout_mask, rng,
                                   _FN)
     q, k, v, mask, scale = _check_inputs(q, k, v, attn_mask, is_causal, scale, _FN)
-    y, _, backward = _attention(q, k, v, mask, scale, drop)
+    y, Pd, backward = _attention(q, k, v, mask, scale, drop)
+    float_mask = mask is not None and mask.dtype != bool and not is_causal
 
     def vjp(dy):
         dy = check_dout(dy, y.shape, _FN)
-        dq, dk, dv = backward(dy.astype(y.dtype, copy=False))
-        return dq, _ungroup(dk, G), _ungroup(dv, G), None
+        dy = dy.astype(y.dtype, copy=False)
+        dq, dk, dv = backward(dy)
+        dmask = None
+        if float_mask:
+            dmask = _unbroadcast(_scores_grad(q, k, v, mask, scale, drop, Pd, dy),
+                                 np.shape(attn_mask))
+        return dq, _ungroup(dk, G), _ungroup(dv, G), dmask
     return y, vjp
+
+
+def _scores_grad(q, k, v, mask, scale, drop, Pd, dy) -> np.ndarray:
+    """dA = P ⊙ (dP - rowsum(dP ⊙ P)), the gradient of the scores A (eq-attn-dA),
+    with dP = (dy vᵀ) ⊙ drop. P is ``Pd`` without dropout, else the softmax is
+    recomputed (dropped weights cannot be read back from P ⊙ drop). Rows whose
+    every key is masked have P = 0, so dA = 0 there."""
+    if drop is None:
+        P = Pd
+    else:
+        A = (q * scale) @ np.swapaxes(k, -1, -2) + mask
+        m = A.max(axis=-1, keepdims=True)
+        m = np.where(np.isneginf(m), 0, m)
+        P = np.exp(A - m)
+        den = P.sum(axis=-1, keepdims=True)
+        P = np.divide(P, den, out=np.zeros_like(P), where=den > 0)
+    dP = dy @ np.swapaxes(v, -1, -2)
+    if drop is not None:
+        dP = dP * drop
+    return P * (dP - (dP * P).sum(axis=-1, keepdims=True))
 
 
 # --------------------------------------------------------------------------- positions

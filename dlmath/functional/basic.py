@@ -22,7 +22,8 @@ from .._validate import check_reduction as _check_reduction
 __all__ = [
     "linear", "sigmoid", "logsumexp", "softmax", "log_softmax", "softmax_jacobian",
     "cross_entropy", "cross_entropy_grad", "binary_cross_entropy_with_logits",
-    "binary_cross_entropy_with_logits_grad", "entropy", "kl_divergence"
+    "binary_cross_entropy_with_logits_grad", "binary_cross_entropy_with_logits_vjp",
+    "entropy", "kl_divergence"
 ]
 
 
@@ -295,13 +296,23 @@ def cross_entropy_vjp(logits, target, reduction: str = "mean", *, weight=None,
     ∂ log p_nc / ∂z_nk = [c = k] - p_nk:
     ∂ℓ_n/∂z_nk = p_nk Σ_c a_nc - a_nk, which is p - onehot(y) in the plain case;
     the reduction scales it by dℓ (sum), dℓ/D (mean) or dℓ_n (none).
-    ``vjp(dℓ)`` returns ``(dlogits, None)`` (no gradient for the target).
+    ``vjp(dℓ)`` returns ``(dlogits, dtarget)``. Class indices have no gradient
+    (``dtarget`` is None); for probability targets ℓ_n is linear in t_n with
+    a_nc = w_c ((1 - ε) t_nc + ε/C), so ∂ℓ_n/∂t_nc = -(1 - ε) w_c log p_nc,
+    scaled by the same reduction (torch gives this gradient too). When every
+    target is ignored (D = 0) the mean is nan, as in torch, and the gradient
+    is 0, as in torch: no row contributes.
     """
     fn = "cross_entropy"
     reduction = _check_reduction(reduction, fn)
     _refuse_legacy(fn, size_average=size_average, reduce=reduce)
     logp, A, D, shape, back = _ce_parts(logits, target, weight, ignore_index,
                                         label_smoothing, fn)
+    t = np.asarray(target)
+    probs = t.dtype.kind == "f" and t.shape == np.shape(logits)
+    eps = float(label_smoothing)
+    C = logp.shape[1]
+    w = np.ones(C) if weight is None else np.asarray(weight, dtype=float)
     per = -(A * logp).sum(axis=1)
     if reduction == "none":
         loss = per.reshape(shape)
@@ -320,11 +331,15 @@ def cross_entropy_vjp(logits, target, reduction: str = "mean", *, weight=None,
         # (the plain case gives expm1(log p_y) at the label, as exactly as torch)
         g = A * np.expm1(logp) + np.exp(logp) * (A.sum(axis=1, keepdims=True) - A)
         if reduction == "none":
-            g = g * dl.reshape(-1, 1)
+            c = dl.reshape(-1, 1)
+        elif reduction == "mean":
+            c = dl / D if D else 0.0 * dl        # D = 0: every row ignored, A = 0
         else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                g = g * (dl / D if reduction == "mean" else dl)
-        return back(g), None
+            c = dl
+        dt = None
+        if probs:                                # ∂ℓ_n/∂t_nc = -(1 - ε) w_c log p_nc
+            dt = back(-(1 - eps) * w * logp * c)
+        return back(g * c), dt
     return loss, vjp
 
 
@@ -407,6 +422,56 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean", *,
     else:
         loss = (1 - y) * x + (1 + (pw - 1) * y) * sp
     return _reduce(loss * w, reduction)
+
+
+def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """The adjoint of broadcasting to g's shape: sum g down to ``shape``."""
+    g = g.sum(axis=tuple(range(g.ndim - len(shape)))) if g.ndim > len(shape) else g
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def binary_cross_entropy_with_logits_vjp(input, target, reduction: str = "mean", *,
+                                         weight=None, size_average=None, reduce=None,
+                                         pos_weight=None):
+    """``binary_cross_entropy_with_logits`` and its VJP (Chapter 3.2).
+
+    With s = softplus(-x) and the elementwise loss
+    ℓ = w [(1 - y) x + (1 + (p - 1) y) s] (see the forward), ds/dx = -(1 - σ(x)):
+
+    - ∂ℓ/∂x = w [(1 - y) - (1 + (p - 1) y)(1 - σ(x))]  (σ(x) - y when w = p = 1),
+    - ∂ℓ/∂y = w [(p - 1) s - x],
+    - ∂ℓ/∂w = (1 - y) x + (1 + (p - 1) y) s,  ∂ℓ/∂p = w y s,
+
+    each scaled by the reduction (dℓ, dℓ/n or dℓ elementwise) and, for the
+    broadcast ``weight`` and ``pos_weight``, summed back to their shapes.
+    ``vjp(dℓ)`` returns ``(dinput, dtarget, dweight, dpos_weight)`` (None for an
+    absent weight).
+    """
+    fn = "binary_cross_entropy_with_logits"
+    reduction = _check_reduction(reduction, fn)
+    _refuse_legacy(fn, size_average=size_average, reduce=reduce)
+    x, y, w, pw = _bce_parts(input, target, weight, pos_weight, fn)
+    loss = binary_cross_entropy_with_logits(x, y, reduction, weight=weight,
+                                            pos_weight=pos_weight)
+    sp = np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x)))       # softplus(-x)
+    sig = sigmoid(x)
+    mix = 1 + (pw - 1) * y
+
+    def vjp(dl):
+        dl = np.asarray(as_float_array(dl, fn, "dout"))
+        if dl.shape != np.shape(loss):
+            raise ValueError(f"{fn}: dout must have the output's shape "
+                             f"{np.shape(loss)}, got {dl.shape}")
+        c = dl / max(x.size, 1) if reduction == "mean" else dl
+        dx = c * w * ((1 - y) - mix * (1 - sig))
+        dy = c * w * ((pw - 1) * sp - x)
+        dw = None if weight is None else _sum_to(c * ((1 - y) * x + mix * sp),
+                                                 np.shape(w))
+        dpw = None if pos_weight is None else _sum_to(c * w * y * sp, np.shape(pw))
+        return (np.broadcast_to(dx, x.shape).copy(),
+                np.broadcast_to(dy, y.shape).copy(), dw, dpw)
+    return loss, vjp
 
 
 def binary_cross_entropy_with_logits_grad(

@@ -25,7 +25,8 @@ import numpy as np
 from .._validate import as_float_array
 from .dense import check_dout
 
-__all__ = ["conv_output_size", "unfold", "conv2d", "conv2d_vjp", "max_pool2d",
+__all__ = ["conv_output_size", "unfold", "unfold_vjp", "conv2d", "conv2d_vjp",
+           "max_pool2d",
            "max_pool2d_vjp", "avg_pool2d", "avg_pool2d_vjp", "conv_transpose2d",
            "conv_transpose2d_vjp", "adaptive_avg_pool2d", "adaptive_avg_pool2d_vjp",
            "mode_pad_vjp"]
@@ -37,6 +38,8 @@ VJP = Callable[[np.ndarray], tuple]
 def _pair(v, fn: str, name: str, minimum: int) -> tuple[int, int]:
     """An int or a pair of ints, each >= ``minimum``, as a pair."""
     vals = (v, v) if not isinstance(v, (tuple, list)) else tuple(v)
+    if len(vals) == 1:                           # torch reads (p,) as (p, p)
+        vals = vals * 2
     if len(vals) != 2 or any(isinstance(a, bool) or not isinstance(a, (int, np.integer))
                              for a in vals):
         raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
@@ -129,16 +132,36 @@ def _col2im(dcols: np.ndarray, padded_shape, k, s, d, out) -> np.ndarray:
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1) -> np.ndarray:
     """im2col in torch's layout (N, C·kH·kW, H_out·W_out), rows ordered (c, i, j).
 
+    x: (N, C, H, W) or one (C, H, W) image (then (C·kH·kW, H_out·W_out)).
     Same as ``torch.nn.functional.unfold``; the convolution is then
     ``W.reshape(C_out, -1) @ unfold(x)``.
     """
+    return unfold_vjp(x, kernel_size, dilation, padding, stride)[0]
+
+
+def unfold_vjp(x, kernel_size, dilation=1, padding=0, stride=1):
+    """``unfold`` and its VJP. unfold only copies entries of the padded input
+    into columns, so its adjoint adds each column entry back where it was read
+    (col2im) and drops the padding: ``vjp(dcols)`` returns ``(dx,)``."""
     fn = "unfold"
-    x = _x4(x, fn)
+    x, unbatched = _batched(x, fn)
     k = _pair(kernel_size, fn, "kernel_size", 1)
     s, p, d, out = _geometry(x, k, stride, padding, dilation, fn)
-    cols = _im2col(_pad_t(x, p), k, s, d, out)
-    N, CK = x.shape[0], x.shape[1] * k[0] * k[1]
-    return cols.reshape(CK, N, -1).transpose(1, 0, 2).copy()
+    xp_t = _pad_t(x, p)
+    cols = _im2col(xp_t, k, s, d, out)
+    N, C, H, W = x.shape
+    CK, L = C * k[0] * k[1], out[0] * out[1]
+    y = cols.reshape(CK, N, L).transpose(1, 0, 2).copy()
+
+    def vjp(dy):
+        dy = check_dout(dy, y.shape[1:] if unbatched else y.shape, fn)
+        dy = dy[None] if unbatched else dy
+        dcols = dy.transpose(1, 0, 2).reshape((C, k[0], k[1], N) + out)
+        dxp_t = _col2im(dcols, xp_t.shape, k, s, d, out)
+        dx = dxp_t[:, :, p[0]:p[0] + H, p[1]:p[1] + W].transpose(1, 0, 2, 3)
+        dx = np.ascontiguousarray(dx)
+        return (dx[0] if unbatched else dx,)
+    return (y[0] if unbatched else y), vjp
 
 
 # --------------------------------------------------------------------------- conv2d
@@ -590,8 +613,8 @@ def avg_pool2d_vjp(x, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     if divisor_override is not None and (
             isinstance(divisor_override, bool)
             or not isinstance(divisor_override, (int, np.integer))
-            or divisor_override < 1):
-        raise ValueError(f"{fn}: divisor_override must be a positive int or None, "
+            or divisor_override == 0):            # torch divides by any nonzero int
+        raise ValueError(f"{fn}: divisor_override must be a nonzero int or None, "
                          f"got {divisor_override!r}")
     div = _avg_divisor(x.shape, k, s, p, out, count_include_pad, divisor_override)
     if s == k and p == (0, 0) and extra == (0, 0) and divisor_override is None:

@@ -422,13 +422,25 @@ def _softmax_dim(x: np.ndarray, dim, fn: str) -> int:
     return check_axis(x, dim, fn)
 
 
+def _scalar_dim(x: np.ndarray, dim, fn: str) -> None:
+    """A 0-d input is one row of one entry (torch: dim 0 or -1): softmax 1."""
+    if dim not in (None, 0, -1):
+        raise ValueError(f"{fn}: dim must be 0, -1 or None for a 0-d input, "
+                         f"got dim={dim!r}")
+
+
 def softmax_vjp(x, dim: int | None = -1) -> tuple[np.ndarray, VJP]:
     """softmax along ``dim`` and its VJP through the Jacobian diag(p) - p pᵀ:
     ``dx = p ⊙ (dy - Σ_j dy_j p_j)`` (Chapter 3.3), O(n) per row, never the n x n
-    Jacobian. ``dim=None``: torch's implicit rule (see ``_softmax_dim``)."""
+    Jacobian. ``dim=None``: torch's implicit rule (see ``_softmax_dim``). A 0-d
+    input is a row of one entry: p = 1 and dx = 0."""
     x = as_float_array(x, "softmax", "x")
+    if x.ndim == 0:
+        _scalar_dim(x, dim, "softmax")
+        p = np.ones_like(x)
+        return p, lambda dy: (check_dout(dy, p.shape, "softmax") * 0.0,)
     ax = _softmax_dim(x, dim, "softmax")
-    p = softmax(x, axis=ax) if x.ndim else np.ones_like(x)
+    p = softmax(x, axis=ax)
 
     def vjp(dy):
         dy = check_dout(dy, p.shape, "softmax")
@@ -440,8 +452,12 @@ def log_softmax_vjp(x, dim: int | None = -1) -> tuple[np.ndarray, VJP]:
     """log softmax along ``dim`` and its VJP: ∂(x_i - logsumexp x)/∂x_j = δ_ij - p_j,
     so ``dx = dy - p Σ_i dy_i``."""
     x = as_float_array(x, "log_softmax", "x")
+    if x.ndim == 0:
+        _scalar_dim(x, dim, "log_softmax")
+        y = np.zeros_like(x)
+        return y, lambda dy: (check_dout(dy, y.shape, "log_softmax") * 0.0,)
     ax = _softmax_dim(x, dim, "log_softmax")
-    y = log_softmax(x, axis=ax) if x.ndim else np.zeros_like(x)
+    y = log_softmax(x, axis=ax)
     p = np.exp(y)
 
     def vjp(dy):

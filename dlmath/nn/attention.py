@@ -94,9 +94,13 @@ class MultiheadAttention(Module):
     ``backward(dout)`` or ``backward((dout, dweights))`` (``dweights`` may be
     None) returns ``(dquery, dkey, dvalue)``.
 
-    A query whose every key is masked gets weights 0 and output ``b_o``
-    (``scaled_dot_product_attention``'s convention); torch's module returns
-    NaN there when ``need_weights=True`` and 0 + ``b_o`` when it is False.
+    A query whose every key is masked (no softmax: 0/0) gets torch's answer
+    in each path: with ``need_weights=True`` torch's module takes the explicit
+    softmax, so that query's weights and output are NaN, and NaN reaches the
+    gradients of its head (see ``_nan_rows``); with ``need_weights=False``
+    (and so in the transformer layers, which never ask for the weights) torch
+    calls ``scaled_dot_product_attention``: weights 0, output ``b_o``, finite
+    gradients. ``tests/test_conformance_masked_rows.py`` checks both against torch.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, rng=None,
@@ -249,6 +253,10 @@ class MultiheadAttention(Module):
         Y, P, attn_backward = _attention(self._split(Q), Kh, Vh, mask,
                                          dtype.type(1.0 / np.sqrt(self.head_dim)),
                                          drop)
+        if need_weights and mask is not None:    # torch's NaN rows (see _nan_rows)
+            Y, P, attn_backward = _nan_rows(Y, P, attn_backward,
+                                            F.fully_masked_rows(
+                                                mask, (N, H, L, S2)))
         out = self._children["out_proj"].forward(self._merge(Y))
         weights = None
         if need_weights:
@@ -313,6 +321,33 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
+
+
+def _nan_rows(Y, P, attn_backward, dead):
+    """torch's ``MultiheadAttention(need_weights=True)`` on fully masked rows.
+
+    ``dead`` (N, H, L): query rows whose every key is masked. torch computes
+    P = softmax(A) there as exp(-inf)/0 = NaN, so row i of P and of Y = P V is
+    NaN. The NaN then spreads through the VJP exactly as the products say:
+    dA = P ⊙ (dP - rowsum(dP ⊙ P)) is NaN on row i, so dQ = dA K is NaN on row
+    i only, while dK = dAᵀ Q and dV = Pᵀ dY sum over every row, row i
+    included: NaN for every key of that (batch, head). This function takes
+    ``_attention``'s finite result (weights 0 on those rows) and writes those
+    NaNs in, so every later product (the projections, the parameter
+    gradients) spreads them as torch's does."""
+    if dead is None or not dead.any():
+        return Y, P, attn_backward
+    Y, P = Y.copy(), P.copy()
+    Y[dead], P[dead] = np.nan, np.nan
+    slab = dead.any(axis=-1)                     # (N, H): a head with a NaN row
+
+    def backward(dY, dP=None):
+        dQ, dK, dV = attn_backward(dY, dP)
+        dQ, dK, dV = dQ.copy(), dK.copy(), dV.copy()
+        dQ[dead] = np.nan
+        dK[slab], dV[slab] = np.nan, np.nan
+        return dQ, dK, dV
+    return Y, P, backward
 
 
 def _torch_activation(module, fn: str) -> str:

@@ -38,8 +38,8 @@ class Linear(Module):
                     bias=module.bias is not None)
         return layer._load_torch(module)
 
-    def forward(self, x):
-        x = self._input(x)
+    def forward(self, input):
+        x = self._input(input)                   # torch's name for it: input
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: x must be (..., in_features="
                              f"{self.in_features}), got shape {x.shape}")

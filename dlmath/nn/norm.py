@@ -60,6 +60,8 @@ class BatchNorm1d(Module):
             raise ValueError(f"{n}: x must have C={self.num_features} channels "
                              f"(axis 1), got shape {x.shape}")
         batch_stats = self.training or not self.track_running_stats
+        if self.training and x.shape[0] == 0:    # an empty batch: torch returns it
+            return self._empty_batch(x)          # and leaves the statistics alone
         if self.training and x.size // x.shape[1] <= 1:
             raise ValueError(f"{n}: batch statistics need more than 1 value "
                              f"per channel in training, got input of shape {x.shape}")
@@ -80,6 +82,17 @@ class BatchNorm1d(Module):
                      if g is not None}
             return (dx,), grads
         return self._save(y, backward)
+
+    def _empty_batch(self, x):
+        """N = 0 in training, as torch: an empty output, the running statistics
+        unchanged (only ``num_batches_tracked`` counts the batch), zero gradients."""
+        if self.track_running_stats:
+            self.buffers["num_batches_tracked"] += 1
+
+        def backward(dy):
+            return (np.zeros_like(x),), {k: np.zeros_like(v)
+                                         for k, v in self._params.items()}
+        return self._save(np.empty_like(x), backward)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
