@@ -101,7 +101,7 @@ CELL_PATH, STATE_PATH = "#009E73", "#CC79A7"    # the additive path; the hidden 
 
 
 def _inch_canvas(plt, w, h):
-    fig = plt.figure(figsize=(w, h))
+    fig = plt.figure(figsize=(w, h), layout="none")     # whatever rcParams say
     ax = fig.add_axes([0, 0, 1, 1])
     ax.set_xlim(0, w)
     ax.set_ylim(0, h)
