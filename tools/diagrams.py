@@ -153,14 +153,14 @@ def lstm_cell(path: Path) -> None:
     cell path c_{t-1} -> c_t (green) is the additive path of eq-cell-path."""
     plt = _setup()
     fig, ax = _inch_canvas(plt, 5.4, 7.25)
-    gx = {"i": 0.75, "f": 1.95, "g": 3.15, "o": 4.45}
+    gx = {"i": 0.68, "f": 1.93, "g": 3.18, "o": 4.52}
     gate_y, cell_y = 2.95, 5.55
-    _rbox(ax, 1.5, 0.4, r"$\mathbf{x}_t$", 0.8, 0.5)
-    _rbox(ax, 3.9, 0.4, r"$\mathbf{h}_{t-1}$", 1.0, 0.5, ec=STATE_PATH)
+    _rbox(ax, 1.5, 0.4, r"$\mathbf{x}_t$", 0.8, 0.5, fs=14)
+    _rbox(ax, 3.9, 0.4, r"$\mathbf{h}_{t-1}$", 1.0, 0.5, ec=STATE_PATH, fs=14)
     _rbox(ax, 2.7, 1.55, r"$\mathbf{a}_t = W_{ih}\mathbf{x}_t + \mathbf{b}_{ih}"
          r" + W_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh}$" "\n"
-         r"$4H$ rows, in torch's order $i, f, g, o$", 5.1, 0.95, fc=BOX,
-         ec=FORWARD, fs=12)
+         r"$4H$ rows, in torch's order $i, f, g, o$", 5.2, 0.95, fc=BOX,
+         ec=FORWARD, fs=13)
     _wire(ax, [(1.5, 0.65), (1.5, 1.07)])
     _wire(ax, [(3.9, 0.65), (3.9, 1.07)], color=STATE_PATH)
     gates = {"i": ("input", r"$\mathbf{i}_t = \sigma(\mathbf{a}^{i}_t)$"),
@@ -169,8 +169,8 @@ def lstm_cell(path: Path) -> None:
              "o": ("output", r"$\mathbf{o}_t = \sigma(\mathbf{a}^{o}_t)$")}
     for k, (name, formula) in gates.items():
         _wire(ax, [(gx[k], 2.03), (gx[k], 2.45)])
-        _rbox(ax, gx[k], gate_y, f"{name}\n{formula}", 1.12 if k != "o" else 1.3,
-             0.95, fs=11)
+        _rbox(ax, gx[k], gate_y, f"{name}\n{formula}", 1.2 if k != "o" else 1.32,
+             0.95, fs=12.5)
     ig_y, o_y = 4.35, 3.95
     # f_t scales c_{t-1}; i_t ⊙ g_t is added: the cell path (eq-cell-path)
     _wire(ax, [(gx["f"], 3.43), (gx["f"], cell_y - 0.2)])
@@ -189,7 +189,7 @@ def lstm_cell(path: Path) -> None:
             va="bottom", ha="right")
     # h_t = o_t ⊙ tanh c_t, read out below the cell path
     _wire(ax, [(gx["o"], cell_y), (gx["o"], 5.12)], color=CELL_PATH)
-    _rbox(ax, gx["o"], 4.88, "tanh", 0.7, 0.42, fs=12)
+    _rbox(ax, gx["o"], 4.88, "tanh", 0.72, 0.42, fs=13)
     _wire(ax, [(gx["o"], 4.67), (gx["o"], o_y + 0.2)])
     _wire(ax, [(gx["o"], 3.43), (gx["o"], o_y - 0.2)])
     _opnode(ax, gx["o"], o_y, "⊙", color=STATE_PATH)
@@ -210,23 +210,23 @@ def gru_cell(path: Path) -> None:
     plt = _setup()
     fig, ax = _inch_canvas(plt, 5.4, 7.2)
     gate_y, rx, zx, ux, sx = 2.85, 0.8, 2.3, 3.9, 5.1
-    _rbox(ax, 1.4, 0.4, r"$\mathbf{x}_t$", 0.8, 0.5)
-    _rbox(ax, 3.7, 0.4, r"$\mathbf{h}_{t-1}$", 1.0, 0.5, ec=STATE_PATH)
+    _rbox(ax, 1.4, 0.4, r"$\mathbf{x}_t$", 0.8, 0.5, fs=14)
+    _rbox(ax, 3.7, 0.4, r"$\mathbf{h}_{t-1}$", 1.0, 0.5, ec=STATE_PATH, fs=14)
     _rbox(ax, 2.45, 1.5, r"$W_{ih}\mathbf{x}_t + \mathbf{b}_{ih}$ and "
          r"$W_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh}$" "\n"
-         r"$3H$ rows each, in torch's order $r, z, n$", 4.6, 0.95, fc=BOX,
-         ec=FORWARD, fs=12)
+         r"$3H$ rows each, in torch's order $r, z, n$", 4.7, 0.95, fc=BOX,
+         ec=FORWARD, fs=13)
     _wire(ax, [(1.4, 0.65), (1.4, 1.02)])
     _wire(ax, [(3.7, 0.65), (3.7, 1.02)], color=STATE_PATH)
     _wire(ax, [(4.2, 0.4), (sx, 0.4), (sx, 5.8)], color=STATE_PATH, lw=3)
     for x in (rx, zx, ux):
         _wire(ax, [(x, 1.98), (x, 2.37)])
     _rbox(ax, rx, gate_y, "reset\n" r"$\mathbf{r}_t = \sigma(\mathbf{a}^{r}_t)$",
-         1.3, 0.95, fs=11)
+         1.3, 0.95, fs=12.5)
     _rbox(ax, zx, gate_y, "update\n" r"$\mathbf{z}_t = \sigma(\mathbf{a}^{z}_t)$",
-         1.3, 0.95, fs=11)
+         1.3, 0.95, fs=12.5)
     _rbox(ax, ux, gate_y, r"$\mathbf{u}_t =$" "\n"
-         r"$W_{hn}\mathbf{h}_{t-1} + \mathbf{b}_{hn}$", 1.6, 0.95, fs=11)
+         r"$W_{hn}\mathbf{h}_{t-1} + \mathbf{b}_{hn}$", 1.66, 0.95, fs=12.5)
     prod_y, n_y, mix_y = 3.95, 4.9, 6.15
     # z_t goes round the candidate to the interpolation; r_t scales u_t
     _wire(ax, [(zx, 3.33), (zx, 4.3), (0.55, 4.3), (0.55, mix_y - 0.35)])
@@ -235,15 +235,15 @@ def gru_cell(path: Path) -> None:
     _opnode(ax, ux, prod_y, "⊙")
     _wire(ax, [(ux, prod_y + 0.2), (ux, n_y - 0.3)])
     _rbox(ax, 3.0, n_y, "candidate\n" r"$\mathbf{n}_t = \tanh(W_{in}\mathbf{x}_t"
-         r" + \mathbf{b}_{in} + \mathbf{r}_t\odot\mathbf{u}_t)$", 3.9, 0.6 + 0.0,
-         fs=11)
+         r" + \mathbf{b}_{in} + \mathbf{r}_t\odot\mathbf{u}_t)$", 3.9, 0.62,
+         fs=12.5)
     _wire(ax, [(3.0, n_y + 0.3), (3.0, mix_y - 0.35)])
     _rbox(ax, 2.75, mix_y, r"$\mathbf{h}_t = (1-\mathbf{z}_t)\odot\mathbf{n}_t"
          r" + \mathbf{z}_t\odot\mathbf{h}_{t-1}$", 5.0, 0.7, fc=BOX, ec=STATE_PATH,
-         fs=13)
+         fs=14)
     _wire(ax, [(2.75, mix_y + 0.35), (2.75, 6.95)], color=STATE_PATH, lw=2.2)
     ax.text(2.9, 6.85, r"$\mathbf{h}_t$", fontsize=14, color=STATE_PATH, va="center")
-    ax.text(sx - 0.1, 4.3, r"$\mathbf{h}_{t-1}$", fontsize=12, color=STATE_PATH,
+    ax.text(sx - 0.1, 4.3, r"$\mathbf{h}_{t-1}$", fontsize=13, color=STATE_PATH,
             ha="right", rotation=90, va="center")
     _save_svg(plt, fig, path)
 
@@ -265,9 +265,9 @@ def transformer_block(path: Path) -> None:
                (4.05, "pre-norm (GPT-2,\nthe TinyGPT of 9.3)",
                 ["ln1", "attn", "+", "ln2", "mlp", "+"], [(-1, 2), (2, 5)])]
     for cx, title, seq, residuals in columns:
-        ax.text(cx, 7.05, title, ha="center", va="center", fontsize=13,
+        ax.text(cx, 7.05, title, ha="center", va="center", fontsize=14,
                 weight="bold")
-        _rbox(ax, cx, 0.4, r"$X$", 0.7, 0.45)
+        _rbox(ax, cx, 0.4, r"$X$", 0.7, 0.45, fs=14)
         tops = []
         for lvl, kind in zip(levels, seq):
             if kind == "+":
@@ -276,19 +276,19 @@ def transformer_block(path: Path) -> None:
             else:
                 text, fc, ec, h = kinds[kind]
                 _rbox(ax, cx, lvl, text, 2.1, h, fc=fc, ec=ec,
-                     fs=11 if kind == "mlp" else 12)
+                     fs=12 if kind == "mlp" else 13)
                 tops.append((lvl - h / 2, lvl + h / 2))
         _wire(ax, [(cx, 0.63), (cx, tops[0][0])])
         for (_, top), (bottom, _) in zip(tops, tops[1:]):
             _wire(ax, [(cx, top), (cx, bottom)])
-        _rbox(ax, cx, 6.35, r"$Y$", 0.7, 0.45)
+        _rbox(ax, cx, 6.35, r"$Y$", 0.7, 0.45, fs=14)
         _wire(ax, [(cx, tops[-1][1]), (cx, 6.12)])
         for src, dst in residuals:      # the identity path round each sub-layer
             y0 = 0.85 if src < 0 else (tops[src][1] + tops[src + 1][0]) / 2
             _wire(ax, [(cx, y0), (cx - 1.22, y0), (cx - 1.22, levels[dst]),
                        (cx - 0.2, levels[dst])], color=CELL_PATH, lw=2.2)
         y_x1 = (tops[residuals[1][0]][1] + tops[residuals[1][0] + 1][0]) / 2
-        ax.text(cx + 0.1, y_x1, r"$X'$", fontsize=12, va="center")
+        ax.text(cx + 0.1, y_x1, r"$X'$", fontsize=13, va="center")
     _save_svg(plt, fig, path)
 
 
@@ -298,20 +298,20 @@ def attention_qkv(path: Path) -> None:
     plt = _setup()
     fig, ax = _inch_canvas(plt, 5.4, 8.85)
     qx, kx, vx, cx = 0.95, 2.7, 4.45, 1.85
-    _rbox(ax, 2.7, 0.4, r"$X$  ($n \times E$)", 1.6, 0.5)
+    _rbox(ax, 2.7, 0.4, r"$X$  ($n \times E$)", 1.7, 0.5, fs=14)
     proj = {qx: r"$Q = XW_q^\top + \mathbf{b}_q$",
             kx: r"$K = XW_k^\top + \mathbf{b}_k$",
             vx: r"$V = XW_v^\top + \mathbf{b}_v$"}
     for x, text in proj.items():
         _wire(ax, [(2.7, 0.65), (2.7, 0.85), (x, 0.85), (x, 1.27)])
-        _rbox(ax, x, 1.55, text, 1.68, 0.55, fc=BOX, ec=FORWARD, fs=11)
+        _rbox(ax, x, 1.55, text, 1.7, 0.55, fc=BOX, ec=FORWARD, fs=12.5)
     from matplotlib.patches import FancyBboxPatch
 
     ax.add_patch(FancyBboxPatch((0.12, 2.15), 5.16, 4.5, zorder=1,
                                 boxstyle="round,pad=0,rounding_size=0.15",
                                 fc="#F7F7F7", ec="0.5", lw=1.2, ls="--"))
     ax.text(0.25, 6.55, r"each head $h = 1, \dots, H$:" "\n"
-            r"columns $Q_h, K_h, V_h$ of width $d_h = E/H$", fontsize=11,
+            r"columns $Q_h, K_h, V_h$ of width $d_h = E/H$", fontsize=12,
             va="top", color="0.25")
     steps = [(2.7, r"scores $Q_h K_h^\top / \sqrt{d_h}$"),
              (3.55, r"$+\,M$: causal mask, $-\infty$ for $j > i$"),
@@ -319,18 +319,19 @@ def attention_qkv(path: Path) -> None:
     _wire(ax, [(qx, 1.83), (qx, 2.3), (cx - 0.3, 2.3), (cx - 0.3, 2.45)])
     _wire(ax, [(kx, 1.83), (kx, 2.3), (cx + 0.3, 2.3), (cx + 0.3, 2.45)])
     for (y, text), nxt in zip(steps, steps[1:] + [(5.52, None)]):
-        _rbox(ax, cx, y, text, 3.2, 0.5, fs=12)
+        _rbox(ax, cx, y, text, 3.4, 0.5, fs=13)
         _wire(ax, [(cx, y + 0.25), (cx, nxt[0] - 0.25)])
-    _rbox(ax, cx + 0.4, 5.52, r"$Y_h = P_h V_h$", 1.6, 0.5, fc=BOX, ec=FORWARD, fs=12)
+    _rbox(ax, cx + 0.4, 5.52, r"$Y_h = P_h V_h$", 1.6, 0.5, fc=BOX, ec=FORWARD,
+          fs=13)
     _wire(ax, [(vx, 1.83), (vx, 5.52), (cx + 1.2, 5.52)])
     _wire(ax, [(cx + 0.4, 5.77), (cx + 0.4, 7.05)])
-    _rbox(ax, 2.7, 7.3, r"concatenate the heads  $[\,Y_1, \dots, Y_H\,]$", 4.6, 0.5,
-         fs=12)
+    _rbox(ax, 2.7, 7.3, r"concatenate the heads  $[\,Y_1, \dots, Y_H\,]$", 4.8, 0.5,
+          fs=13)
     _wire(ax, [(2.7, 7.55), (2.7, 7.8)])
     _rbox(ax, 2.7, 8.05, r"out $= [\,Y_1, \dots, Y_H\,]\,W_o^\top + \mathbf{b}_o$",
-         4.6, 0.5, fc=BOX, ec=FORWARD, fs=12)
+         4.8, 0.5, fc=BOX, ec=FORWARD, fs=13)
     _wire(ax, [(2.7, 8.3), (2.7, 8.75)])
-    ax.text(2.85, 8.6, r"$n \times E$", fontsize=11, va="center")
+    ax.text(2.85, 8.6, r"$n \times E$", fontsize=12, va="center")
     _save_svg(plt, fig, path)
 
 
