@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,10 +136,11 @@ def test_metadata_marks_solution_and_graded_cells():
     assert all(m["locked"] for m in meta if m["grade"])
 
 
-def _solution_lines(path: Path) -> set[str]:
+def _solution_lines(path: Path | dict) -> set[str]:
     """Distinctive lines (>= 25 characters) between a notebook's solution markers."""
+    nb = path if isinstance(path, dict) else json.loads(path.read_text())
     lines, inside = set(), False
-    for c in json.loads(path.read_text())["cells"]:
+    for c in nb["cells"]:
         if c["cell_type"] != "code":
             continue
         for line in "".join(c["source"]).splitlines():
@@ -150,10 +152,105 @@ def _solution_lines(path: Path) -> set[str]:
     return lines
 
 
+LITERALINCLUDE = re.compile(
+    r"^[ \t]*(`{3,}|:{3,})\{literalinclude\}[ \t]+(?P<path>\S+)[ \t]*\n"
+    r"(?P<options>(?:[ \t]*:[\w-]+:.*\n?)*)", re.M)
+
+
+def _included_source(folder: Path, cells: list[dict]) -> str:
+    """The dlmath source that markdown cells show with ```{literalinclude}```.
+
+    The path is resolved from the notebook's folder, as Sphinx does, and only a
+    file inside ``dlmath/`` counts; ``:pyobject:`` selects the object's lines with
+    Sphinx's own ``ModuleAnalyzer`` (what the page renders). Any other option
+    (``:lines:``, ``:start-after:``...) is refused: this helper would not know
+    which lines the page shows.
+    """
+    from sphinx.pycode import ModuleAnalyzer
+
+    package, shown = (ROOT / "dlmath").resolve(), []
+    for c in cells:
+        if c["cell_type"] != "markdown":
+            continue
+        for m in LITERALINCLUDE.finditer("".join(c["source"])):
+            path = (folder / m["path"]).resolve()
+            if package not in path.parents:
+                continue
+            options = dict(re.findall(r":([\w-]+):[ \t]*(.*)", m["options"]))
+            unknown = set(options) - {"pyobject", "language", "caption", "name",
+                                      "linenos", "emphasize-lines", "dedent"}
+            assert not unknown, f"literalinclude of {m['path']}: options {unknown}"
+            lines = path.read_text(encoding="utf-8").splitlines()
+            if "pyobject" in options:
+                tags = ModuleAnalyzer.for_file(str(path), "").find_tags()
+                _, start, end = tags[options["pyobject"].strip()]
+                lines = lines[start - 1:end]
+            shown.append("\n".join(lines))
+    return "\n".join(shown)
+
+
+def _lesson_text(folder: Path, cells: list[dict]) -> str:
+    """What a student page shows as the lesson: code cells, their outputs, and the
+    dlmath source that markdown includes. Markdown prose is not lesson text, so a
+    solution line pasted into it is a leak."""
+    code = "\n".join("".join(c["source"]) + "".join(
+        "".join(o.get("text", "")) for o in c.get("outputs", []))
+        for c in cells if c["cell_type"] == "code")
+    return code + "\n" + _included_source(folder, cells)
+
+
+def _leaked(nb: dict, folder: Path, cells: list[dict], text: str) -> list[str]:
+    """Solution lines of ``nb`` on a page (``text``) that the lesson does not show."""
+    lesson = _lesson_text(folder, cells)
+    return sorted(s for s in _solution_lines(nb) if s in text and s not in lesson)
+
+
+def _toy_notebook(include: str, solution: list[str]) -> dict:
+    def cell(kind, text):
+        return {"cell_type": kind, "metadata": {}, "source": text,
+                **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+
+    return {"cells": [
+        cell("markdown",
+             f"```{{literalinclude}} {include}\n:pyobject: _attention\n```"),
+        cell("code", "def f():\n    ### BEGIN SOLUTION\n"
+             + "".join(f"    {s}\n" for s in solution) + "    ### END SOLUTION\n"),
+        cell("code", "ch09.check_f(f)\n")]}
+
+
+def test_included_source_is_lesson_text_and_pasted_solutions_are_leaks():
+    """9.1 shows `_attention` with literalinclude: its lines are lesson text (one of
+    them may equal a solution line), but a solution line in prose is a leak."""
+    import ast
+
+    folder = ROOT / "chapters/09_attention_transformers"
+    nb = json.loads((folder / "01_scaled_dot_product_attention.ipynb").read_text())
+    shown = _included_source(folder, student_notebook(nb)["cells"])
+    source = (ROOT / "dlmath/functional/attention.py").read_text(encoding="utf-8")
+    node = next(n for n in ast.parse(source).body
+                if isinstance(n, ast.FunctionDef) and n.name == "_attention")
+    assert shown == "\n".join(source.splitlines()[node.lineno - 1:node.end_lineno])
+
+    # a solution with one line that the included source shows and one of its own
+    shared = max((s.strip() for s in shown.splitlines()
+                  if not s.strip().startswith("#")), key=len)
+    secret = "return np.einsum('ij,jk->ik', secret_left, secret_right)"
+    toy = _toy_notebook("../../dlmath/functional/attention.py", [shared, secret])
+    cells = student_notebook(toy)["cells"]
+    page = shown + "\nraise NotImplementedError()\nch09.check_f(f)"
+    assert _leaked(toy, folder, cells, page) == []
+    # the same solution line pasted into a markdown cell of the student edition
+    pasted = [dict(cells[0], source="A hint: `" + secret + "`")] + cells
+    assert _leaked(toy, folder, pasted, page + "\nA hint: " + secret) == [secret]
+    # source included from outside dlmath/ is not lesson text
+    other = _toy_notebook("../../tests/test_instructor.py", [shared])
+    assert _included_source(folder, student_notebook(other)["cells"]) == ""
+    assert _leaked(other, folder, student_notebook(other)["cells"], page) == [shared]
+
+
 def test_student_edition_builds_without_solution_text(tmp_path):
     """`make student`'s book: built with -W, and no solution line on any page."""
     import html
-    import re
 
     out = tmp_path / "student"
     subprocess.run(
@@ -178,9 +275,7 @@ def test_student_edition_builds_without_solution_text(tmp_path):
             "the search must find the code that is on the page (its check calls)"
         assert "NotImplementedError" in text or not _solution_lines(nb)
         # a line the lesson itself shows outside any solution is no leak
-        lesson = "\n".join("".join(c["source"]) + "".join(
-            "".join(o.get("text", "")) for o in c.get("outputs", [])) for c in cells)
-        leaked = [s for s in _solution_lines(nb) if s in text and s not in lesson]
+        leaked = _leaked(json.loads(nb.read_text()), nb.parent, cells, text)
         assert not leaked, f"{page.name} shows solution lines: {leaked[:3]}"
         raw = page.read_text(encoding="utf-8")
         assert f"blob/main/student/{nb.relative_to(ROOT)}" in raw, \
