@@ -95,16 +95,6 @@ def test_figures_are_drawn_at_high_dpi():
 # Figures not yet cited from their page's prose (issue 18). Each line goes when
 # its notebook's figures are all cited; strict xfail fails a line left behind.
 UNCITED_PENDING = {
-    "chapters/01_linear_algebra/01_vectors_and_tensors.ipynb",
-    "chapters/01_linear_algebra/02_linear_maps_and_matmul.ipynb",
-    "chapters/01_linear_algebra/03_linear_systems_least_squares.ipynb",
-    "chapters/01_linear_algebra/04_eigen_svd_pca.ipynb",
-    "chapters/01_linear_algebra/05_norms_factorizations_costs.ipynb",
-    "chapters/02_calculus_autodiff/01_derivatives_gradients_jacobians.ipynb",
-    "chapters/02_calculus_autodiff/02_chain_rule_and_modes.ipynb",
-    "chapters/02_calculus_autodiff/03_gradient_checking.ipynb",
-    "chapters/02_calculus_autodiff/04_autodiff_engine.ipynb",
-    "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb",
     "chapters/03_probability_information/01_random_variables_and_distributions.ipynb",
     "chapters/03_probability_information/02_maximum_likelihood.ipynb",
     "chapters/03_probability_information/03_information_theory_softmax.ipynb",
