@@ -95,11 +95,6 @@ def test_figures_are_drawn_at_high_dpi():
 # Figures not yet cited from their page's prose (issue 18). Each line goes when
 # its notebook's figures are all cited; strict xfail fails a line left behind.
 UNCITED_PENDING = {
-    "chapters/03_probability_information/01_random_variables_and_distributions.ipynb",
-    "chapters/03_probability_information/02_maximum_likelihood.ipynb",
-    "chapters/03_probability_information/03_information_theory_softmax.ipynb",
-    "chapters/03_probability_information/04_bayes_and_evaluation.ipynb",
-    "chapters/03_probability_information/05_latent_variables.ipynb",
     "chapters/04_optimization/01_gradient_descent.ipynb",
     "chapters/04_optimization/02_sgd_and_schedules.ipynb",
     "chapters/04_optimization/03_momentum_and_adaptive_methods.ipynb",
