@@ -95,11 +95,6 @@ def test_figures_are_drawn_at_high_dpi():
 # Figures not yet cited from their page's prose (issue 18). Each line goes when
 # its notebook's figures are all cited; strict xfail fails a line left behind.
 UNCITED_PENDING = {
-    "chapters/04_optimization/01_gradient_descent.ipynb",
-    "chapters/04_optimization/02_sgd_and_schedules.ipynb",
-    "chapters/04_optimization/03_momentum_and_adaptive_methods.ipynb",
-    "chapters/04_optimization/04_loss_landscapes.ipynb",
-    "chapters/04_optimization/05_convergence_curvature_constraints.ipynb",
     "chapters/05_feedforward_networks/01_perceptron_to_hidden_layers.ipynb",
     "chapters/05_feedforward_networks/02_activations_universal_approximation.ipynb",
     "chapters/05_feedforward_networks/04_training_mlps.ipynb",
