@@ -113,11 +113,6 @@ UNCITED_PENDING = {
     "chapters/09_attention_transformers/01_scaled_dot_product_attention.ipynb",
     "chapters/09_attention_transformers/02_multihead_attention_positions.ipynb",
     "chapters/09_attention_transformers/03_transformer_block_tiny_gpt.ipynb",
-    "chapters/12_explainability/04_sanity_checks.ipynb",
-    "chapters/13_scaling_efficiency/01_data_parallelism.ipynb",
-    "chapters/13_scaling_efficiency/02_memory.ipynb",
-    "chapters/13_scaling_efficiency/03_low_precision.ipynb",
-    "chapters/13_scaling_efficiency/04_efficient_attention.ipynb",
 }
 
 
