@@ -11,7 +11,8 @@ nbgrader's markers) are removed too: only the instructor's source runs them.
 The markdown that opens and closes a solution (sphinx-exercise's
 ``{solution-start}`` cell, with a derivation exercise's written-out derivation,
 and ``{solution-end}``) goes too; a derivation exercise gets a
-``*Your derivation here.*`` cell in its place.
+``*Your derivation here.*`` cell in its place (``strip_written_solutions``,
+which nbgrader's release runs too: ``tools/nbgrader_release.py``).
 
 ``python -m dlmath.student --sync chapters`` writes nbgrader's cell metadata
 (solution cells; locked, graded check cells with points) into every notebook,
@@ -58,25 +59,41 @@ def strip_solution(source: str) -> str:
     return "".join(out)
 
 
-def student_notebook(nb: dict) -> dict:
-    """A copy of a notebook (nbformat 4 JSON) with solutions stripped."""
-    nb = json.loads(json.dumps(nb))
+def strip_written_solutions(cells: list[dict]) -> list[dict]:
+    """The cells without the markdown of the written solutions.
+
+    Each ``{solution-start}`` cell (the dropdown's opening, with a derivation
+    exercise's written-out derivation or an answer in words) and each
+    ``{solution-end}`` cell goes; a derivation exercise gets a
+    ``*Your derivation here.*`` cell in its place. Every other cell is kept
+    as it is (the same objects). Used by the student edition and by nbgrader's
+    release (``tools/nbgrader_release.py``), so this module needs only the
+    standard library.
+    """
     derivation = {}                       # exercise label -> is it a derivation?
-    for cell in nb["cells"]:
+    for cell in cells:
         m = EXERCISE.match("".join(cell["source"])) \
             if cell["cell_type"] == "markdown" else None
         if m:
             derivation[m["label"]] = m["title"].strip().endswith("(derivation)")
-    cells = []
-    for cell in nb["cells"]:
+    kept = []
+    for cell in cells:
         src = "".join(cell["source"])
         start = SOLUTION_START.match(src) if cell["cell_type"] == "markdown" else None
         if start:
             if derivation.get(start.group(2)):
-                cells.append(dict(cell, source=DERIVATION_STUB))
+                stub = {k: v for k, v in cell.items() if k != "attachments"}
+                kept.append(dict(stub, source=DERIVATION_STUB,
+                                 metadata=dict(cell.get("metadata", {}))))
         elif not (cell["cell_type"] == "markdown" and SOLUTION_END.match(src)):
-            cells.append(cell)
-    nb["cells"] = cells
+            kept.append(cell)
+    return kept
+
+
+def student_notebook(nb: dict) -> dict:
+    """A copy of a notebook (nbformat 4 JSON) with solutions stripped."""
+    nb = json.loads(json.dumps(nb))
+    nb["cells"] = strip_written_solutions(nb["cells"])
     after_solution = False
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":

@@ -95,26 +95,6 @@ def test_figures_are_drawn_at_high_dpi():
 # Figures not yet cited from their page's prose (issue 18). Each line goes when
 # its notebook's figures are all cited; strict xfail fails a line left behind.
 UNCITED_PENDING = {
-    "chapters/01_linear_algebra/01_vectors_and_tensors.ipynb",
-    "chapters/01_linear_algebra/02_linear_maps_and_matmul.ipynb",
-    "chapters/01_linear_algebra/03_linear_systems_least_squares.ipynb",
-    "chapters/01_linear_algebra/04_eigen_svd_pca.ipynb",
-    "chapters/01_linear_algebra/05_norms_factorizations_costs.ipynb",
-    "chapters/02_calculus_autodiff/01_derivatives_gradients_jacobians.ipynb",
-    "chapters/02_calculus_autodiff/02_chain_rule_and_modes.ipynb",
-    "chapters/02_calculus_autodiff/03_gradient_checking.ipynb",
-    "chapters/02_calculus_autodiff/04_autodiff_engine.ipynb",
-    "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb",
-    "chapters/03_probability_information/01_random_variables_and_distributions.ipynb",
-    "chapters/03_probability_information/02_maximum_likelihood.ipynb",
-    "chapters/03_probability_information/03_information_theory_softmax.ipynb",
-    "chapters/03_probability_information/04_bayes_and_evaluation.ipynb",
-    "chapters/03_probability_information/05_latent_variables.ipynb",
-    "chapters/04_optimization/01_gradient_descent.ipynb",
-    "chapters/04_optimization/02_sgd_and_schedules.ipynb",
-    "chapters/04_optimization/03_momentum_and_adaptive_methods.ipynb",
-    "chapters/04_optimization/04_loss_landscapes.ipynb",
-    "chapters/04_optimization/05_convergence_curvature_constraints.ipynb",
     "chapters/06_training_deep_networks/01_vanishing_exploding_gradients.ipynb",
     "chapters/06_training_deep_networks/02_initialization.ipynb",
     "chapters/06_training_deep_networks/03_regularization.ipynb",
@@ -123,11 +103,6 @@ UNCITED_PENDING = {
     "chapters/07_convolutional_networks/02_im2col_and_backward.ipynb",
     "chapters/07_convolutional_networks/03_cnn_from_scratch.ipynb",
     "chapters/07_convolutional_networks/04_architectures.ipynb",
-    "chapters/12_explainability/04_sanity_checks.ipynb",
-    "chapters/13_scaling_efficiency/01_data_parallelism.ipynb",
-    "chapters/13_scaling_efficiency/02_memory.ipynb",
-    "chapters/13_scaling_efficiency/03_low_precision.ipynb",
-    "chapters/13_scaling_efficiency/04_efficient_attention.ipynb",
 }
 
 

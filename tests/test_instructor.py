@@ -37,8 +37,9 @@ def test_nbgrader_metadata_is_in_sync(path):
         f"run `python -m dlmath.student --sync chapters` to update {path.name}"
 
 
-def _course(tmp_path: Path) -> dict:
-    """A course folder whose kernel is this interpreter (nbgrader has its own venv)."""
+def _course(tmp_path: Path, notebook: Path = NOTEBOOK) -> dict:
+    """A course folder whose kernel is this interpreter (nbgrader has its own venv),
+    with ``notebook`` as assignment ch02, configured as the course guide says."""
     kern = tmp_path / "jupyter" / "kernels" / "python3"
     kern.mkdir(parents=True)
     (kern / "kernel.json").write_text(json.dumps({
@@ -46,10 +47,12 @@ def _course(tmp_path: Path) -> dict:
         "display_name": "Python 3 (dlmath)", "language": "python"}))
     (tmp_path / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path)!r}\n"
-        "c.CourseDirectory.course_id = 'dlmath'\n")
+        "c.CourseDirectory.course_id = 'dlmath'\n"
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'tools')!r})\n"
+        "from nbgrader_release import configure\nconfigure(c)\n")
     src = tmp_path / "source" / "ch02"
     src.mkdir(parents=True)
-    shutil.copy(NOTEBOOK, src / NOTEBOOK.name)
+    shutil.copy(notebook, src / notebook.name)
     env = dict(os.environ, JUPYTER_PATH=str(tmp_path / "jupyter"),
                PATH=f"{NBGRADER.parent}{os.pathsep}{os.environ['PATH']}")
     return env
@@ -280,3 +283,45 @@ def test_student_edition_builds_without_solution_text(tmp_path):
         raw = page.read_text(encoding="utf-8")
         assert f"blob/main/student/{nb.relative_to(ROOT)}" in raw, \
             "the Colab link must open the student notebook"
+
+
+DERIVATION = ROOT / "chapters/02_calculus_autodiff/05_matrix_calculus.ipynb"
+
+
+def _written_solutions(nb: dict) -> list[str]:
+    """Lines (>= 20 characters) written in the {solution-start} cells, after the
+    directive: a derivation's written-out math and any answer in words."""
+    lines = []
+    for c in nb["cells"]:
+        src = "".join(c["source"])
+        if c["cell_type"] == "markdown" and "{solution-start}" in src:
+            body = src.split("```", 2)[2] if src.count("```") >= 2 else ""
+            lines += [s.strip() for s in body.splitlines() if len(s.strip()) >= 20]
+    return lines
+
+
+def test_nbgrader_release_has_no_written_solutions(tmp_path):
+    """nbgrader's release of a notebook with a written-out derivation: no solution
+    code (nbgrader's stub), no solution markdown (the derivation, the
+    {solution-start}/{solution-end} cells), and the exercises and checks kept."""
+    assert NBGRADER.exists(), "nbgrader is missing: `make test` makes .venv-instructor"
+    env = _course(tmp_path, DERIVATION)
+    subprocess.run([str(NBGRADER), "generate_assignment", "ch02", "--force"],
+                   cwd=tmp_path, env=env, check=True, capture_output=True, text=True,
+                   timeout=600)
+    source = json.loads(DERIVATION.read_text())
+    release = json.loads((tmp_path / "release/ch02" / DERIVATION.name).read_text())
+    written = _written_solutions(source)
+    assert len(written) >= 5, "the notebook must have a written-out derivation"
+    text = "\n".join("".join(c["source"]) for c in release["cells"])
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "{solution-start}" not in text and "{solution-end}" not in text
+    leaked = [s for s in written if s in text]
+    assert not leaked, f"the release shows the written solution: {leaked[:3]}"
+    assert text.count("{exercise}") == "".join(
+        "".join(c["source"]) for c in source["cells"]).count("{exercise}")
+    assert text.count("raise NotImplementedError()") >= 2
+    assert "*Your derivation here.*" in text          # where ex-2-7's derivation was
+    graded = [c for c in release["cells"]
+              if c["metadata"].get("nbgrader", {}).get("grade")]
+    assert len(graded) == 2
