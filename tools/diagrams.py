@@ -109,7 +109,7 @@ def lenet(path: Path) -> None:
            ("linear 256 → 128", "+ ReLU · 32,896 params"),
            ("linear 128 → 10", "1,290 params")]
     H = step * (len(nodes) - 1) + 1.2
-    fig, ax = plt.subplots(figsize=(W, H))
+    fig, ax = plt.subplots(figsize=(W, H), layout="none")  # whatever the rcParams
     ys = [H - 0.45 - step * k for k in range(len(nodes))]
     extent = []                             # (above, below) the centre of each glyph
     for (shape, text), y in zip(nodes, ys):
