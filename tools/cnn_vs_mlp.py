@@ -1,6 +1,6 @@
 """CNN against MLPs of equal and of half its parameter count (Chapter 7.3).
 
-    PYTHONPATH=. python tools/cnn_vs_mlp.py        # about 5 CPU-minutes
+    PYTHONPATH=. python tools/cnn_vs_mlp.py        # about 2 CPU-minutes
 
 writes ``dlmath/tables/cnn_vs_mlp.json``, which notebook 7.3 reads. Every model is
 the numpy (``dlmath.nn``) model of the notebook, trained exactly as the notebook
