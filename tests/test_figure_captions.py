@@ -95,10 +95,6 @@ def test_figures_are_drawn_at_high_dpi():
 # Figures not yet cited from their page's prose (issue 18). Each line goes when
 # its notebook's figures are all cited; strict xfail fails a line left behind.
 UNCITED_PENDING = {
-    "chapters/07_convolutional_networks/01_convolution_as_mathematics.ipynb",
-    "chapters/07_convolutional_networks/02_im2col_and_backward.ipynb",
-    "chapters/07_convolutional_networks/03_cnn_from_scratch.ipynb",
-    "chapters/07_convolutional_networks/04_architectures.ipynb",
 }
 
 

@@ -347,10 +347,70 @@ def attention_qkv(path: Path) -> None:
     _save_svg(plt, fig, path)
 
 
-DIAGRAMS = {"backprop_graph.svg": backprop_graph,
-            "lstm_cell.svg": lstm_cell, "gru_cell.svg": gru_cell,
-            "transformer_block.svg": transformer_block,
-            "attention_qkv.svg": attention_qkv}
+# --- chapter 7: LeNet ------------------------------------------------------------
+def lenet(path: Path) -> None:
+    """The LeNet-style CNN of 7.3, top to bottom: tensor shapes, layers, kernels."""
+    from matplotlib.patches import Rectangle
+
+    plt = _setup()
+    W, step = 3.7, 1.02                     # inches: one unit of the axes is one inch
+    nodes = [((1, 8), "input  1×8×8"), ((32, 8), "32×8×8"), ((32, 4), "32×4×4"),
+             ((64, 4), "64×4×4"), ((64, 2), "64×2×2 = 256"), (128, "128"),
+             (10, "10 class scores")]
+    ops = [("conv 5×5, pad 2, 32 filters", "+ ReLU · 832 params"),
+           ("max pool 2×2", "halves height and width"),
+           ("conv 3×3, pad 1, 64 filters", "+ ReLU · 18,496 params"),
+           ("max pool 2×2", "then flatten"),
+           ("linear 256 → 128", "+ ReLU · 32,896 params"),
+           ("linear 128 → 10", "1,290 params")]
+    H = step * (len(nodes) - 1) + 1.2
+    fig, ax = plt.subplots(figsize=(W, H), layout="none")  # whatever the rcParams
+    ys = [H - 0.45 - step * k for k in range(len(nodes))]
+    extent = []                             # (above, below) the centre of each glyph
+    for (shape, text), y in zip(nodes, ys):
+        if isinstance(shape, tuple):        # a stack of feature maps, side ~ H = W
+            c, s = shape
+            side, layers = 0.07 * s, 1 if c == 1 else 3
+            for j in range(layers):
+                off = 0.06 * (layers - 1 - j)
+                ax.add_patch(Rectangle((0.55 - side / 2 + off, y - side / 2 + off),
+                                       side, side, fc=BOX, ec=FORWARD, lw=1.2))
+            extent.append((side / 2 + 0.06 * (layers - 1), side / 2))
+        else:                               # a vector: a bar, length ~ its size
+            h = 0.12 + 0.0035 * shape
+            ax.add_patch(Rectangle((0.5, y - h / 2), 0.1, h, fc=BOX, ec=FORWARD,
+                                   lw=1.2))
+            extent.append((h / 2, h / 2))
+        ax.text(1.05, y, text, ha="left", va="center", fontsize=14,
+                fontweight="bold" if y in (ys[0], ys[-1]) else "normal")
+    for k, (op, sub) in enumerate(ops):
+        y0, y1 = ys[k] - extent[k][1] - 0.05, ys[k + 1] + extent[k + 1][0] + 0.05
+        ax.annotate("", xy=(0.55, y1), xytext=(0.55, y0),
+                    arrowprops=dict(arrowstyle="-|>", color=FORWARD, lw=1.6,
+                                    shrinkA=0, shrinkB=0))
+        ym = (ys[k] + ys[k + 1]) / 2
+        ax.text(1.05, ym + 0.02, op, ha="left", va="bottom", fontsize=12,
+                color=FORWARD)
+        ax.text(1.05, ym - 0.02, sub, ha="left", va="top", fontsize=11, color="0.35")
+    ax.text(0.3, 0.2, "53,514 parameters in all", ha="left", va="center",
+            fontsize=11, color="0.35")
+    ax.set_xlim(0, W)
+    ax.set_ylim(0, H)
+    ax.axis("off")
+    fig.subplots_adjust(0, 0, 1, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="svg", metadata={"Date": None})
+    plt.close(fig)
+
+
+DIAGRAMS = {
+    "backprop_graph.svg": backprop_graph,
+    "lenet.svg": lenet,
+    "lstm_cell.svg": lstm_cell,
+    "gru_cell.svg": gru_cell,
+    "transformer_block.svg": transformer_block,
+    "attention_qkv.svg": attention_qkv,
+}
 
 
 def main(argv: list[str]) -> int:
