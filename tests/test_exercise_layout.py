@@ -171,3 +171,33 @@ def test_student_edition_drops_written_solutions():
     assert src.count("*Your derivation here.*") == 2      # both are derivations
     stub = src[src.index("*Your derivation here.*") + 1]
     assert "raise NotImplementedError()" in stub
+
+
+def _written_solutions(nb: dict):
+    """(label, statement, written text of its solution) for every exercise."""
+    cells = nb["cells"]
+    for i, c in enumerate(cells):
+        s = "".join(c["source"])
+        if c["cell_type"] != "markdown" or not s.startswith("```{exercise}"):
+            continue
+        label = re.search(r":label: (ex-[\w-]+)", s).group(1)
+        start = "".join(cells[i + 1]["source"])
+        written = re.sub(r"^```\{solution-start\}.*?```", "", start, flags=re.S).strip()
+        yield label, s, written
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_derivations_and_questions_are_answered_in_the_solution(path):
+    """A derivation exercise's solution carries the derivation in math, and a
+    statement that asks a question has its answer written out (issue 18, 19):
+    not code alone, not "see the comments"."""
+    for label, statement, written in _written_solutions(_load(path)):
+        title = statement.splitlines()[0]
+        if "(derivation)" in title:
+            assert len(written) >= 200 and "$" in written, \
+                f"{label}: a derivation exercise's solution writes out the derivation"
+        body = re.sub(r"\$[^$]*\$", "", statement.split("\n", 1)[1])  # not math
+        if "?" in body:
+            assert len(written) >= 80, \
+                f"{label}: the statement asks a question; answer it in the solution"
+        assert "Show code" not in statement, f"{label}: solutions are under *Solution*"
