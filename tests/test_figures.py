@@ -59,3 +59,32 @@ def test_alt_text_reader():
             "outputs": [{"data": {"image/png": ""}}]}
     assert figure_text(cell) == "Loss against step, falling"
     assert figure_text({"metadata": {}}) == ""
+
+
+# The widest a figure may be drawn (inches at its dpi). The book's column is about
+# 780 px at a 1400 px window, so 11 pt text in a figure W inches wide shows at
+# 11 * 780 / (72 W) px: >= 9.8 px up to 12.2 in. Wider figures (the 17-inch
+# attention grid had 4.5 px tick labels) must be laid out in more rows instead.
+MAX_FIGURE_INCHES = 12.2
+
+
+def _png_inches(b64: str) -> float:
+    import base64
+    import struct
+
+    png = base64.b64decode(b64)
+    width = struct.unpack(">I", png[16:20])[0]
+    k = png.find(b"pHYs")
+    dpi = struct.unpack(">I", png[k + 4:k + 8])[0] * 0.0254 if k > 0 else 96.0
+    return width / dpi
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_figures_are_narrow_enough_to_read(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    wide = [(i + 1, round(_png_inches(o["data"]["image/png"]), 1))
+            for i, c in enumerate(code) for o in c.get("outputs", [])
+            if "image/png" in o.get("data", {})
+            and _png_inches(o["data"]["image/png"]) > MAX_FIGURE_INCHES]
+    assert not wide, f"(code cell, inches) drawn wider than {MAX_FIGURE_INCHES} in: {wide}"
