@@ -87,4 +87,5 @@ def test_figures_are_narrow_enough_to_read(path):
             for i, c in enumerate(code) for o in c.get("outputs", [])
             if "image/png" in o.get("data", {})
             and _png_inches(o["data"]["image/png"]) > MAX_FIGURE_INCHES]
-    assert not wide, f"(code cell, inches) drawn wider than {MAX_FIGURE_INCHES} in: {wide}"
+    assert not wide, \
+        f"(code cell, inches) drawn wider than {MAX_FIGURE_INCHES} in: {wide}"

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from docutils.parsers.rst.directives.admonitions import BaseAdmonition
 from sphinx import addnodes
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -329,6 +330,22 @@ class KernelRatios(Directive):
         return [table, note]
 
 
+class TitledWarning(BaseAdmonition):
+    """``{warning} Pitfall``: a warning box titled by its argument (STYLE: a trap is
+    a "Pitfall"). Docutils' warning takes no argument, so MyST would glue the word
+    onto the body under a "Warning" title; without an argument it is that warning."""
+
+    optional_arguments = 1
+
+    def run(self):
+        if not self.arguments:
+            self.node_class = nodes.warning
+            return super().run()
+        self.node_class = nodes.admonition
+        self.options.setdefault("class", []).append("warning")
+        return super().run()
+
+
 def setup(app):
     app.connect("html-page-context", dedupe_assets, priority=900)
     app.connect("doctree-read", on_doctree_read)
@@ -336,6 +353,7 @@ def setup(app):
     app.connect("env-get-updated", number_exercises_by_label, priority=900)
     app.add_directive("dlmath-verified-equations", VerifiedEquations)
     app.add_directive("dlmath-kernel-ratios", KernelRatios)
+    app.add_directive("warning", TitledWarning, override=True)
     # Before MathJax and the widget manager (priority 500 and up).
     app.add_js_file("dlmath-book.js", priority=200)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
