@@ -113,6 +113,33 @@ def on_doctree_read(app, doctree) -> None:
         _style_check_outputs(doctree, docname)
 
 
+def title_pitfalls(app, doctree) -> None:
+    """A ``{warning} Pitfall`` box (BRIEF convention 4) is titled "Pitfall".
+
+    docutils' ``warning`` takes no title, so MyST puts the word into the body
+    ("Warning / Pitfall Eigenvectors are ..."); make it the box's own title,
+    keeping the warning's colours and icon.
+    """
+    for box in list(doctree.findall(nodes.warning)):
+        first = box.children[0] if box.children else None
+        text = first.children[0] if isinstance(first, nodes.paragraph) and \
+            first.children else None
+        if not isinstance(text, nodes.Text) or not re.match(r"Pitfall\b", text):
+            continue
+        rest = re.sub(r"^Pitfall\s*", "", str(text))
+        if rest:
+            first.replace(text, nodes.Text(rest))
+        else:
+            first.remove(text)
+        if not first.children:
+            box.remove(first)
+        classes = ["warning", "dlmath-pitfall"] + box["classes"]
+        titled = nodes.admonition("", nodes.title("", "Pitfall"), *box.children,
+                                  classes=classes)
+        titled.source, titled.line = box.source, box.line
+        box.replace_self(titled)
+
+
 def number_exercises_by_label(app, env) -> list:
     """"Exercise 7.3" for the exercise labelled ``ex-7-3``, whatever its page."""
     for numbers in env.toc_fignumbers.values():
@@ -332,6 +359,7 @@ class KernelRatios(Directive):
 def setup(app):
     app.connect("html-page-context", dedupe_assets, priority=900)
     app.connect("doctree-read", on_doctree_read)
+    app.connect("doctree-read", title_pitfalls)
     # after Sphinx's own numbering (TocTreeCollector, priority 500)
     app.connect("env-get-updated", number_exercises_by_label, priority=900)
     app.add_directive("dlmath-verified-equations", VerifiedEquations)
