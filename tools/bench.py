@@ -9,7 +9,7 @@
 (in memory: the notebooks on disk are never written), against the budgets of
 60 s each and 10 minutes for the whole book. (b) Every module in
 ``tools/benchmarks/`` that defines ``BENCHMARKS`` (a list of
-``tools.benchmarks.timing.Case``) is timed with ``timing.compare``: the fastest
+``tools.benchmarks.timing.Case``) is timed with ``timing.compare``: medians
 of interleaved repeats, each library's threads settled before the other runs.
 A case whose ``extra["check"]`` exists is checked first (same numbers from both
 libraries). (c) ``--build-times``: ``jupyter-book build`` into an empty folder
@@ -331,9 +331,8 @@ def render_page(data: dict) -> str:
         lines += [
             "Each kernel of `dlmath` (numpy) against its torch counterpart on the "
             f"CPU, both given the same threads ({kernels[0].get('threads', 2)}): "
-            "the fastest of 11 interleaved repeats (other processes only add "
-            "time to a call, so the minimum estimates the cost on idle cores; "
-            "the ratio of medians is in the data file), "
+            "the median of 11 interleaved repeats (the ratio of the fastest "
+            "calls is in the data file), "
             "with a pause and an untimed call before each timed one so that "
             "neither library's spinning threads slow the other. Before timing, "
             "each case checks that both compute the same numbers. A ratio is "

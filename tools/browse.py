@@ -308,7 +308,8 @@ PAGE_CHECK_JS = r"""
 
 
 # Runs in the page at each width: display equations wider than their column (the
-# theme scrolls them inside ``mjx-container``), and a page wider than the window.
+# theme scrolls them inside ``mjx-container``), inline math that runs past its line,
+# and a page wider than the window.
 OVERFLOW_JS = r"""
 (async () => {
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -323,6 +324,23 @@ OVERFLOW_JS = r"""
       const label = no ? no.textContent.replace(/[^0-9.()]/g, '') :
           c.textContent.replace(/\s+/g, ' ').slice(0, 40);
       out.push(`display equation ${label} is ${over} px wider than its column`);
+    }
+  }
+  // inline math does not break across lines: one wider than the line it sits in
+  // runs past its paragraph (and is cut off inside a box that hides overflow)
+  for (const c of document.querySelectorAll('mjx-container:not([display="true"])')) {
+    if (!c.offsetParent || c.closest('mjx-container[display="true"], .cell_output'))
+      continue;
+    const block = c.parentElement.closest('p, li, td, th, dd, dt, div, section');
+    if (!block) continue;
+    const cs = getComputedStyle(block), r = block.getBoundingClientRect();
+    const right = r.right - parseFloat(cs.paddingRight)
+        - parseFloat(cs.borderRightWidth);
+    const over = Math.round(c.getBoundingClientRect().right - right);
+    if (over > 2) {
+      const tex = (c.querySelector('mjx-assistive-mml math') || c).textContent;
+      out.push(`inline math "${tex.replace(/\s+/g, ' ').slice(0, 40)}" runs ` +
+               `${over} px past its line`);
     }
   }
   const page = document.scrollingElement.scrollWidth - window.innerWidth;
