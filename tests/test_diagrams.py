@@ -18,3 +18,21 @@ def test_diagrams_are_stored_as_the_code_draws_them(tmp_path):
         stored = diagrams.OUT / name
         assert stored.exists() and stored.read_text(encoding="utf-8") == svg, \
             f"run `python tools/diagrams.py`: {name} differs from what the code draws"
+
+
+def test_every_diagram_has_a_pdf_twin_for_the_pdf_edition(tmp_path):
+    """LaTeX cannot include SVG: each diagram is also stored as PDF, drawn by the
+    same code, and the pages cite ``diagrams/name.*`` so each builder picks its own."""
+    import re
+
+    for name, draw in diagrams.DIAGRAMS.items():
+        draw(tmp_path / name)
+        pdf = Path(name).with_suffix(".pdf")
+        made = (tmp_path / pdf).read_bytes()
+        assert made.startswith(b"%PDF") and b"CreationDate" not in made
+        assert (diagrams.OUT / pdf).read_bytes() == made, \
+            f"run `python tools/diagrams.py`: {pdf} differs from what the code draws"
+    for nb in (ROOT / "chapters").rglob("*.ipynb"):
+        cited = re.findall(r"images/diagrams/([\w.*]+)", nb.read_text(encoding="utf-8"))
+        assert all(c.endswith(".*") for c in cited), \
+            f"{nb.name} cites {cited}: write diagrams/name.* (SVG in HTML, PDF in LaTeX)"

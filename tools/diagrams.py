@@ -36,6 +36,17 @@ def _setup():
     return plt
 
 
+def _save_svg(plt, fig, path: Path) -> None:
+    """The SVG the HTML book shows, and beside it the PDF its LaTeX/PDF edition
+    includes (LaTeX cannot read SVG; pages cite ``diagrams/name.*`` and Sphinx
+    takes the format each builder reads). No dates: both regenerate byte for byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="svg", metadata={"Date": None})
+    fig.savefig(path.with_suffix(".pdf"), format="pdf",
+                metadata={"CreationDate": None, "ModDate": None})
+    plt.close(fig)
+
+
 def _node(ax, x, y, text, w=1.5, h=0.7, op=False):
     from matplotlib.patches import FancyBboxPatch
 
@@ -100,9 +111,7 @@ def backprop_graph(path: Path) -> None:
     ax.set_ylim(0, 5.0)
     ax.axis("off")
     fig.subplots_adjust(0, 0, 1, 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    _save_svg(plt, fig, path)
 
 
 # --- chapters 8 and 9: recurrent cells, attention, the transformer block ----------
@@ -121,10 +130,6 @@ def _inch_canvas(plt, w, h):
     return fig, ax
 
 
-def _save_svg(plt, fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
 
 
 def _rbox(ax, x, y, text, w, h, fc="white", ec="0.3", fs=13, lw=1.5, ls="-"):
@@ -398,9 +403,7 @@ def lenet(path: Path) -> None:
     ax.set_ylim(0, H)
     ax.axis("off")
     fig.subplots_adjust(0, 0, 1, 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    _save_svg(plt, fig, path)
 
 
 DIAGRAMS = {
