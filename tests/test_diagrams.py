@@ -33,6 +33,7 @@ def test_every_diagram_has_a_pdf_twin_for_the_pdf_edition(tmp_path):
         assert (diagrams.OUT / pdf).read_bytes() == made, \
             f"run `python tools/diagrams.py`: {pdf} differs from what the code draws"
     for nb in (ROOT / "chapters").rglob("*.ipynb"):
-        cited = re.findall(r"images/diagrams/([\w.*]+)", nb.read_text(encoding="utf-8"))
+        text = nb.read_text(encoding="utf-8")
+        cited = re.findall(r"images/diagrams/([\w.*]+)", text)
         assert all(c.endswith(".*") for c in cited), \
-            f"{nb.name} cites {cited}: write diagrams/name.* (SVG in HTML, PDF in LaTeX)"
+            f"{nb.name} cites {cited}: write diagrams/name.* (SVG: HTML, PDF: LaTeX)"

@@ -42,7 +42,7 @@ def _save_svg(plt, fig, path: Path) -> None:
     takes the format each builder reads). No dates: both regenerate byte for byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="svg", metadata={"Date": None})
-    fig.savefig(path.with_suffix(".pdf"), format="pdf",
+    fig.savefig(path.with_suffix(".pdf"), format="pdf", dpi=72,  # not rcParams'
                 metadata={"CreationDate": None, "ModDate": None})
     plt.close(fig)
 
@@ -406,7 +406,23 @@ def lenet(path: Path) -> None:
     _save_svg(plt, fig, path)
 
 
-DIAGRAMS = {
+def _isolated(draw):
+    """Draw with matplotlib's defaults (then ``_setup``'s), whatever style the
+    calling process set (``dlmath.viz`` changes dpi, layout, line widths): the
+    stored files are the same from ``python tools/diagrams.py`` and from a test."""
+    import functools
+
+    @functools.wraps(draw)
+    def run(path: Path) -> None:
+        import matplotlib
+
+        with matplotlib.rc_context():
+            matplotlib.rcdefaults()
+            draw(path)
+    return run
+
+
+_DRAW = {
     "backprop_graph.svg": backprop_graph,
     "lenet.svg": lenet,
     "lstm_cell.svg": lstm_cell,
@@ -414,6 +430,7 @@ DIAGRAMS = {
     "transformer_block.svg": transformer_block,
     "attention_qkv.svg": attention_qkv,
 }
+DIAGRAMS = {name: _isolated(draw) for name, draw in _DRAW.items()}
 
 
 def main(argv: list[str]) -> int:
