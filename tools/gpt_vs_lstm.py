@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import dlmath  # noqa: E402
+from dlmath.kvcache import TinyGPT  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "dlmath/tables/gpt_vs_lstm.json"
@@ -41,28 +42,6 @@ stoi = {c: i for i, c in enumerate(chars)}
 data = torch.tensor([stoi[c] for c in text])
 n_train = int(0.9 * len(data))
 train_data, val_data = data[:n_train], data[n_train:]
-
-
-class TinyGPT(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.tok = torch.nn.Embedding(V, D)
-        self.pos = torch.nn.Embedding(T, D)
-        self.blocks = torch.nn.ModuleList(
-            torch.nn.TransformerEncoderLayer(D, HEADS, 4 * D, dropout=0.0,
-                                             activation="gelu", batch_first=True,
-                                             norm_first=True)
-            for _ in range(LAYERS))
-        self.norm = torch.nn.LayerNorm(D)
-        self.head = torch.nn.Linear(D, V)
-        self.register_buffer("mask", torch.triu(torch.ones(T, T, dtype=torch.bool), 1))
-
-    def forward(self, idx):
-        n = idx.shape[1]
-        h = self.tok(idx) + self.pos(torch.arange(n, device=idx.device))
-        for block in self.blocks:
-            h = block(h, src_mask=self.mask[:n, :n])
-        return self.head(self.norm(h))
 
 
 class CharLSTM(torch.nn.Module):
@@ -115,7 +94,7 @@ def train(model, steps, batch_seed, lr=1e-2):
 def models(seed):
     """The notebook's construction order: GPT first, then the LSTM, one seed."""
     torch.manual_seed(seed)
-    gpt = TinyGPT()
+    gpt = TinyGPT(V, T, D, HEADS, LAYERS)          # the notebook's model
     lstm_size = {h: V * D + 4 * h * (D + h) + 8 * h + h * V + V for h in range(8, 512)}
     hidden = min(lstm_size, key=lambda h: abs(lstm_size[h] - num_params(gpt)))
     return {"TinyGPT": gpt, "LSTM": CharLSTM(hidden)}
