@@ -92,20 +92,7 @@ def test_figures_are_drawn_at_high_dpi():
     assert mpl.rcParams["figure.dpi"] >= 150 and mpl.rcParams["savefig.dpi"] >= 150
 
 
-# Figures not yet cited from their page's prose (issue 18). Each line goes when
-# its notebook's figures are all cited; strict xfail fails a line left behind.
-UNCITED_PENDING = {
-}
-
-
-def _cite_param(p: Path):
-    rel = str(p.relative_to(ROOT))
-    marks = [pytest.mark.xfail(strict=True, reason="citations pending (issue 18)")] \
-        if rel in UNCITED_PENDING else []
-    return pytest.param(p, id=rel, marks=marks)
-
-
-@pytest.mark.parametrize("path", [_cite_param(p) for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_figure_is_cited_from_the_prose(path):
     """A figure is referenced where it is discussed: {numref}`fig-...` in a
     markdown cell of its own page (issue 18, "referenced from the prose")."""
