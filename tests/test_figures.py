@@ -83,9 +83,9 @@ def _png_inches(b64: str) -> float:
 def test_figures_are_narrow_enough_to_read(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    wide = [(i + 1, round(_png_inches(o["data"]["image/png"]), 1))
-            for i, c in enumerate(code) for o in c.get("outputs", [])
-            if "image/png" in o.get("data", {})
-            and _png_inches(o["data"]["image/png"]) > MAX_FIGURE_INCHES]
+    widths = [(i + 1, _png_inches(o["data"]["image/png"]))
+              for i, c in enumerate(code) for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {})]
+    wide = [(i, round(w, 1)) for i, w in widths if w > MAX_FIGURE_INCHES]
     assert not wide, \
         f"(code cell, inches) drawn wider than {MAX_FIGURE_INCHES} in: {wide}"
